@@ -1,0 +1,16 @@
+using ChatBlazor.Core.Identity;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace ChatBlazor.Core.Data;
+
+public class AppDbContext(DbContextOptions<AppDbContext> options)
+    : IdentityDbContext<AppUser>(options), IDataProtectionKeyContext
+{
+    /// <summary>The migrations live in their own assembly so that nothing points back at the web project.</summary>
+    public const string MigrationsAssembly = "ChatBlazor.Migrations";
+
+    /// <summary>Shared by every web instance so that cookies issued by one are read by all.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+}

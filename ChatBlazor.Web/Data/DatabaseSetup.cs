@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using ChatBlazor.Core.Data;
+using ChatBlazor.Core.Identity;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace ChatBlazor.Web.Data;
+
+/// <summary>Brings a database up to date: migrations, then the data every installation needs.</summary>
+public static class DatabaseSetup
+{
+    public static async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        // Creates the database when missing; EF takes a lock so concurrent instances don't race.
+        await db.Database.MigrateAsync(cancellationToken);
+
+        var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
+        foreach (var role in Roles.All)
+        {
+            if (!await roles.RoleExistsAsync(role))
+                Check(await roles.CreateAsync(new IdentityRole(role)), $"create role {role}");
+        }
+    }
+
+    /// <summary>
+    /// Makes sure an admin exists. Credentials come from CHATBLAZOR_ADMIN_EMAIL / CHATBLAZOR_ADMIN_PASSWORD;
+    /// without a password one is generated and returned so the caller can show it once.
+    /// </summary>
+    public static async Task<(AppUser Admin, string? GeneratedPassword)?> EnsureAdminAsync(
+        IServiceProvider services, string? email, string? password)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+
+        if (string.IsNullOrWhiteSpace(email))
+        {
+            // No admin named: keep any existing one, otherwise create the default.
+            if ((await users.GetUsersInRoleAsync(Roles.Admin)).Count > 0)
+                return null;
+            email = "admin@chatblazor.local";
+        }
+
+        var existing = await users.FindByEmailAsync(email);
+        if (existing is not null)
+        {
+            if (!await users.IsInRoleAsync(existing, Roles.Admin))
+                Check(await users.AddToRoleAsync(existing, Roles.Admin), $"make {email} an admin");
+            return null;
+        }
+
+        var generated = string.IsNullOrEmpty(password) ? GeneratePassword() : null;
+        var admin = await CreateUserAsync(users, email, password ?? generated!, Roles.Admin);
+        return (admin, generated);
+    }
+
+    public static async Task<AppUser> CreateUserAsync(UserManager<AppUser> users, string email, string password, string? role)
+    {
+        if (await users.FindByEmailAsync(email) is not null)
+            throw new InvalidOperationException($"A user with email {email} already exists.");
+        // Operators vouch for the address, so no confirmation mail is needed.
+        var user = new AppUser { UserName = email, Email = email, EmailConfirmed = true };
+        Check(await users.CreateAsync(user, password), $"create user {email}");
+        Check(await users.AddToRoleAsync(user, Roles.User), $"add {email} to role {Roles.User}");
+        if (role is not null && role != Roles.User)
+            Check(await users.AddToRoleAsync(user, role), $"add {email} to role {role}");
+        return user;
+    }
+
+    // 18 random bytes in URL-safe base64 plus fixed classes, so Identity's complexity rules always pass.
+    private static string GeneratePassword() =>
+        Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', 'x').Replace('/', 'y') + "-7a";
+
+    private static void Check(IdentityResult result, string action)
+    {
+        if (!result.Succeeded)
+            throw new InvalidOperationException($"Could not {action}: {string.Join(" ", result.Errors.Select(e => e.Description))}");
+    }
+}

@@ -1,0 +1,104 @@
+using ChatBlazor.Core.Identity;
+using ChatBlazor.Web.Data;
+using Microsoft.AspNetCore.Identity;
+
+namespace ChatBlazor.Web.Operator;
+
+/// <summary>
+/// Commands an operator runs against the same configuration as the server, instead of serving:
+/// <c>migrate</c> and <c>admin create-user --email E --password P [--role Admin]</c>.
+/// </summary>
+public sealed class OperatorCommand
+{
+    public const string Usage = """
+        Usage:
+          ChatBlazor.Web migrate
+              Create or upgrade the database, seed roles, and make sure an admin exists
+              (CHATBLAZOR_ADMIN_EMAIL / CHATBLAZOR_ADMIN_PASSWORD; a generated password is printed once).
+          ChatBlazor.Web admin create-user --email E --password P [--role Admin]
+              Create a user (always in role User, plus the given role).
+        """;
+
+    private readonly string[] _args;
+
+    private OperatorCommand(string[] args) => _args = args;
+
+    /// <summary>Null when the arguments ask for the web server rather than a command.</summary>
+    public static OperatorCommand? Parse(string[] args) =>
+        args.Length > 0 && args[0] is "migrate" or "admin" ? new OperatorCommand(args) : null;
+
+    public async Task<int> RunAsync(IServiceProvider services, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            return _args switch
+            {
+                ["migrate"] => await MigrateAsync(services, output),
+                ["admin", "create-user", .. var rest] => await CreateUserAsync(services, rest, output),
+                _ => BadArguments(error, $"Unknown command: {string.Join(' ', _args)}"),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            return BadArguments(error, e.Message);
+        }
+        catch (InvalidOperationException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> MigrateAsync(IServiceProvider services, TextWriter output)
+    {
+        await DatabaseSetup.MigrateAsync(services);
+        // Environment variables, like every other setting, arrive through configuration.
+        var config = services.GetRequiredService<IConfiguration>();
+        var created = await DatabaseSetup.EnsureAdminAsync(services, config["CHATBLAZOR_ADMIN_EMAIL"], config["CHATBLAZOR_ADMIN_PASSWORD"]);
+        output.WriteLine("Database is up to date.");
+        if (created is { } admin)
+        {
+            output.WriteLine($"Created admin account {admin.Admin.Email}.");
+            if (admin.GeneratedPassword is not null)
+                output.WriteLine($"Its password is {admin.GeneratedPassword} — note it now, it is not shown again.");
+        }
+        return 0;
+    }
+
+    private static async Task<int> CreateUserAsync(IServiceProvider services, string[] args, TextWriter output)
+    {
+        var options = ParseOptions(args, "--email", "--password", "--role");
+        var email = options.GetValueOrDefault("--email") ?? throw new ArgumentException("--email is required.");
+        var password = options.GetValueOrDefault("--password") ?? throw new ArgumentException("--password is required.");
+        var role = options.GetValueOrDefault("--role");
+        if (role is not null && !Roles.All.Contains(role))
+            throw new ArgumentException($"--role must be one of: {string.Join(", ", Roles.All)}.");
+
+        await using var scope = services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        var user = await DatabaseSetup.CreateUserAsync(users, email, password, role);
+        output.WriteLine($"Created user {user.Email}{(role is null ? "" : $" with role {role}")}.");
+        return 0;
+    }
+
+    private static Dictionary<string, string> ParseOptions(string[] args, params string[] known)
+    {
+        var options = new Dictionary<string, string>();
+        for (var i = 0; i < args.Length; i += 2)
+        {
+            if (!known.Contains(args[i]))
+                throw new ArgumentException($"Unknown option {args[i]}.");
+            if (i + 1 >= args.Length)
+                throw new ArgumentException($"{args[i]} needs a value.");
+            options[args[i]] = args[i + 1];
+        }
+        return options;
+    }
+
+    private static int BadArguments(TextWriter error, string message)
+    {
+        error.WriteLine($"error: {message}");
+        error.WriteLine(Usage);
+        return 2;
+    }
+}

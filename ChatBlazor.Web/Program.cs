@@ -1,0 +1,32 @@
+using ChatBlazor.Web.Account;
+using ChatBlazor.Web.Data;
+using ChatBlazor.Web.Health;
+using ChatBlazor.Web.Logging;
+using ChatBlazor.Web.Operator;
+using ChatBlazor.Web.Shell;
+
+var command = OperatorCommand.Parse(args);
+var builder = WebApplication.CreateBuilder(command is null ? args : []);
+
+builder.AddStructuredLogging();
+builder.AddDatabase();
+builder.AddRedis();
+builder.AddAccounts();
+builder.AddHealth();
+builder.AddShell();
+
+var app = builder.Build();
+
+if (command is not null)
+    return await command.RunAsync(app.Services, Console.Out, Console.Error);
+
+app.UseStructuredRequestLogging();
+app.UseShell();
+app.MapHealth();
+app.MapAccountEndpoints();
+app.MapShell();
+
+await app.RunAsync();
+return 0;
+
+public partial class Program;

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Serves ChatBlazor at http://127.0.0.1:5000 (CHATBLAZOR_URLS overrides), with its own PostgreSQL and Redis.
+#   ./run.sh                 install what is missing, start services, migrate, serve (Ctrl-C stops)
+#   ./run.sh admin ARGS...   run an operator command, e.g. ./run.sh admin create-user --email E --password P --role Admin
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/services.sh
+
+command -v dotnet >/dev/null || cb_die "the .NET SDK 10 is required (dotnet not found on PATH)"
+ensure_packages postgresql redis-server patchelf gcc
+
+services_start run
+trap services_stop EXIT
+
+app=ChatBlazor.Web/bin/Release/net10.0/ChatBlazor.Web.dll
+# Rebuild only when a source file changed since the last build, so a second start takes seconds.
+if [ ! -f "$app" ] || [ -n "$(find ChatBlazor.* Migrations Directory.*.props Directory.Build.targets build -newer "$app" -type f \
+      -not -path '*/bin/*' -not -path '*/obj/*' -print -quit 2>/dev/null)" ]; then
+  cb_log "Building (Release)"
+  dotnet build ChatBlazor.Web/ChatBlazor.Web.csproj -c Release --nologo -v quiet -clp:ErrorsOnly
+  touch "$app"
+fi
+
+export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
+dotnet "$app" migrate
+
+if [ "${1:-}" = admin ]; then
+  dotnet "$app" "$@"
+  exit $?
+fi
+
+export ASPNETCORE_URLS="${CHATBLAZOR_URLS:-http://127.0.0.1:5000}"
+cb_log "Serving on $ASPNETCORE_URLS (Ctrl-C stops)"
+# Not exec: when the app exits, the trap stops the services this script started.
+dotnet "$app"

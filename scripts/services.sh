@@ -1,0 +1,134 @@
+# Starts and stops the PostgreSQL and Redis that ./run.sh and ./test.sh use: the one place that knows how.
+# Source it, then: ensure_packages PKG..., services_start PROFILE, services_stop.
+# PROFILE is "run" or "test": each has its own ports and data under .data/PROFILE, so tests never touch run data.
+# Servers bind to 127.0.0.1 only. ConnectionStrings__Postgres / Redis__Configuration, when set, name external
+# servers and nothing is started for them.
+
+CB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CB_STARTED_PG=""
+CB_STARTED_REDIS=""
+
+cb_log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+cb_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else cb_die "need root or sudo to run: $*"
+  fi
+}
+
+# Installs the Debian packages that are missing; does nothing (and needs no network) when all are present.
+ensure_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  cb_log "Installing ${missing[*]} (apt)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Runs a PostgreSQL server binary as the postgres user when we are root (initdb refuses root).
+pg_as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_bin() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$dir" ] || cb_die "PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)"
+  echo "$dir"
+}
+
+# The data folder must be reachable by the postgres user; a checkout under a private home is not.
+pg_data_dir() {
+  local profile=$1 dir="$CB_ROOT/.data/$1/postgres"
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$CB_ROOT" 2>/dev/null; then
+    dir="/var/tmp/chatblazor-$(printf '%s' "$CB_ROOT" | md5sum | cut -c1-12)/$profile/postgres"
+  fi
+  echo "$dir"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_postgres() {
+  local profile=$1 port=$2 bin data secret
+  bin=$(pg_bin)
+  data=$(pg_data_dir "$profile")
+  secret="$CB_ROOT/.data/$profile/postgres.password"
+  mkdir -p "$CB_ROOT/.data/$profile" "$(dirname "$data")"
+  [ -f "$secret" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' 'xy' > "$secret")
+
+  if [ ! -s "$data/PG_VERSION" ]; then
+    cb_log "Creating PostgreSQL cluster in $data"
+    mkdir -p "$data"
+    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$(dirname "$data")"
+    local pwfile; pwfile=$(mktemp); cp "$secret" "$pwfile"; chmod 644 "$pwfile"
+    pg_as_owner "$bin/initdb" -D "$data" -U postgres --auth=scram-sha-256 --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 >/dev/null \
+      || { rm -f "$pwfile"; cb_die "initdb failed for $data"; }
+    rm -f "$pwfile"
+  fi
+
+  if pg_as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    cb_log "PostgreSQL already running on 127.0.0.1:$port"
+  else
+    port_busy "$port" && cb_die "port $port is taken by another program; set CHATBLAZOR_${CB_PORT_PREFIX}PG_PORT to a free port"
+    cb_log "Starting PostgreSQL on 127.0.0.1:$port"
+    pg_as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+      -o "-p $port -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null \
+      || cb_die "PostgreSQL did not start; see $data/server.log"
+    CB_STARTED_PG="$data"
+  fi
+  export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Password=$(cat "$secret");Database=chatblazor"
+}
+
+start_redis() {
+  local profile=$1 port=$2 dir="$CB_ROOT/.data/$1/redis" secret="$CB_ROOT/.data/$1/redis.password"
+  mkdir -p "$dir"
+  [ -f "$secret" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' 'xy' > "$secret")
+  if redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$(cat "$secret")" ping 2>/dev/null | grep -q PONG; then
+    cb_log "Redis already running on 127.0.0.1:$port"
+  else
+    port_busy "$port" && cb_die "port $port is taken by another program; set CHATBLAZOR_${CB_PORT_PREFIX}REDIS_PORT to a free port"
+    cb_log "Starting Redis on 127.0.0.1:$port"
+    # The password travels on stdin so it never shows in the process list.
+    printf 'bind 127.0.0.1\nport %s\ndir %s\ndaemonize yes\npidfile %s/redis.pid\nlogfile %s/redis.log\nrequirepass %s\n' \
+      "$port" "$dir" "$dir" "$dir" "$(cat "$secret")" | redis-server - >/dev/null || cb_die "Redis did not start; see $dir/redis.log"
+    for _ in $(seq 50); do
+      redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$(cat "$secret")" ping 2>/dev/null | grep -q PONG && break
+      sleep 0.1
+    done
+    CB_STARTED_REDIS="$port"
+  fi
+  export Redis__Configuration="127.0.0.1:$port,password=$(cat "$secret")"
+}
+
+services_start() {
+  local profile=$1 pg_port redis_port
+  if [ "$profile" = test ]; then
+    CB_PORT_PREFIX="TEST_"; pg_port=${CHATBLAZOR_TEST_PG_PORT:-55433}; redis_port=${CHATBLAZOR_TEST_REDIS_PORT:-56380}
+  else
+    CB_PORT_PREFIX=""; pg_port=${CHATBLAZOR_PG_PORT:-55432}; redis_port=${CHATBLAZOR_REDIS_PORT:-56379}
+  fi
+  CB_REDIS_SECRET="$CB_ROOT/.data/$profile/redis.password"
+  if [ -n "${ConnectionStrings__Postgres:-}" ]; then cb_log "Using PostgreSQL from ConnectionStrings__Postgres"
+  else start_postgres "$profile" "$pg_port"; fi
+  if [ -n "${Redis__Configuration:-}" ]; then cb_log "Using Redis from Redis__Configuration"
+  else start_redis "$profile" "$redis_port"; fi
+}
+
+# Stops only what services_start started in this shell, so a second ./run.sh never pulls services from under the first.
+services_stop() {
+  if [ -n "$CB_STARTED_PG" ]; then
+    cb_log "Stopping PostgreSQL"
+    pg_as_owner "$(pg_bin)/pg_ctl" -D "$CB_STARTED_PG" -m fast -w stop >/dev/null 2>&1 || true
+    CB_STARTED_PG=""
+  fi
+  if [ -n "$CB_STARTED_REDIS" ]; then
+    cb_log "Stopping Redis"
+    redis-cli -h 127.0.0.1 -p "$CB_STARTED_REDIS" --no-auth-warning -a "$(cat "$CB_REDIS_SECRET")" shutdown >/dev/null 2>&1 || true
+    CB_STARTED_REDIS=""
+  fi
+}

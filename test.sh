@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds Release and runs every test project against real PostgreSQL, Redis and Chromium.
+# Ends with one line "N passed, N failed[, N skipped]"; exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/services.sh
+
+command -v dotnet >/dev/null || cb_die "the .NET SDK 10 is required (dotnet not found on PATH)"
+ensure_packages postgresql redis-server patchelf gcc chromium fonts-liberation
+
+cleanup() {
+  services_stop
+  # Build servers (MSBuild nodes, Roslyn, Razor) would outlive the run.
+  dotnet build-server shutdown >/dev/null 2>&1 || true
+}
+services_start test
+trap cleanup EXIT
+
+cb_log "Building (Release)"
+dotnet build ChatBlazor.sln -c Release --nologo -v quiet -clp:ErrorsOnly
+
+results=.data/test-results
+rm -rf "$results"
+export CHATBLAZOR_CHROMIUM="${CHATBLAZOR_CHROMIUM:-/usr/bin/chromium}"
+cb_log "Testing"
+status=0
+dotnet test ChatBlazor.sln -c Release --no-build --nologo --logger "trx" --logger "console;verbosity=minimal" \
+  --results-directory "$results" || status=$?
+
+# One closing line summed over every project's TRX report.
+passed=0 failed=0 total=0 executed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  total=$((total + $(get total))); executed=$((executed + $(get executed)))
+  passed=$((passed + $(get passed))); failed=$((failed + $(get failed)))
+done
+skipped=$((total - executed))
+[ "$total" -gt 0 ] || { echo "no test results found in $results"; status=1; }
+[ "$failed" -eq 0 ] || status=1
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+exit "$status"

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using static Microsoft.Playwright.Assertions;
+
+namespace ChatBlazor.E2E;
+
+/// <summary>Readiness follows Redis going away and coming back, on a Redis of this class's own.</summary>
+public class ReadinessTests(ReadinessTests.AppWithOwnRedis app) : IClassFixture<ReadinessTests.AppWithOwnRedis>
+{
+    public sealed class AppWithOwnRedis : BrowserApp
+    {
+        public OwnRedis Redis { get; } = new();
+
+        public AppWithOwnRedis()
+        {
+            Redis.Start();
+            Set("Redis:Configuration", $"127.0.0.1:{Redis.Port}");
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await base.DisposeAsync();
+            Redis.Stop();
+        }
+    }
+
+    [Fact]
+    public async Task ReadyIs503NamingRedisWhileItIsStoppedAnd200OnceItIsBack()
+    {
+        var page = await app.NewPageAsync();
+        Assert.Equal(200, (await page.GotoAsync("/health/ready"))!.Status);
+
+        app.Redis.Stop();
+        var down = await page.GotoAsync("/health/ready");
+        Assert.Equal(503, down!.Status);
+        await Expect(page.Locator("body")).ToContainTextAsync("Redis unreachable");
+
+        app.Redis.Start();
+        // The client reconnects on its own heartbeat: poll, as a load balancer would.
+        await page.WaitForFunctionAsync("async () => (await fetch('/health/ready')).status === 200", null, new() { PollingInterval = 250, Timeout = 30_000 });
+        Assert.Equal(200, (await page.GotoAsync("/health/ready"))!.Status);
+    }
+}
+
+/// <summary>A redis-server child process on a free loopback port, started and stopped at will.</summary>
+public sealed class OwnRedis
+{
+    private Process? _process;
+
+    public int Port { get; } = FreePort();
+
+    public void Start()
+    {
+        _process = Process.Start(new ProcessStartInfo("redis-server",
+            ["--bind", "127.0.0.1", "--port", Port.ToString(), "--save", "", "--appendonly", "no"])
+        { RedirectStandardOutput = true, UseShellExecute = false })!;
+        // Started when it accepts connections; no fixed sleep.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Accepts())
+        {
+            if (DateTime.UtcNow > deadline || _process.HasExited)
+                throw new InvalidOperationException($"redis-server did not start on port {Port}");
+            Thread.Yield();
+        }
+    }
+
+    public void Stop()
+    {
+        if (_process is null || _process.HasExited)
+            return;
+        _process.Kill();
+        _process.WaitForExit();
+        _process.Dispose();
+        _process = null;
+    }
+
+    private bool Accepts()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, Port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

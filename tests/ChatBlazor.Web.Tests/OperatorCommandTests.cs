@@ -1,0 +1,98 @@
+using ChatBlazor.Core.Identity;
+using ChatBlazor.Testing;
+using ChatBlazor.Web.Operator;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatBlazor.Web.Tests;
+
+public class OperatorCommandTests(OperatorCommandTests.Factory app) : IClassFixture<OperatorCommandTests.Factory>
+{
+    private static readonly string AdminEmail = $"boss-{Guid.NewGuid():N}@example.com";
+
+    public sealed class Factory : AppFactory
+    {
+        public Factory()
+        {
+            Set("CHATBLAZOR_ADMIN_EMAIL", AdminEmail);
+            Set("CHATBLAZOR_ADMIN_PASSWORD", "B0ss!pass");
+        }
+    }
+
+    private async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var command = OperatorCommand.Parse(args);
+        Assert.NotNull(command);
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var exit = await command.RunAsync(app.Services, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    private async Task<IList<string>> RolesOfAsync(string email)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        return await users.GetRolesAsync((await users.FindByEmailAsync(email))!);
+    }
+
+    [Fact]
+    public void ServingIsNotACommand() => Assert.Null(OperatorCommand.Parse(["--urls", "http://127.0.0.1:5000"]));
+
+    [Fact]
+    public async Task CreateUserWithRoleAdminMakesAnAdmin()
+    {
+        var email = $"ops-{Guid.NewGuid():N}@example.com";
+
+        var (exit, output, _) = await RunAsync("admin", "create-user", "--email", email, "--password", "Adm1n!pass", "--role", "Admin");
+
+        Assert.Equal(0, exit);
+        Assert.Contains(email, output);
+        Assert.Equal([Roles.Admin, Roles.User], (await RolesOfAsync(email)).Order());
+    }
+
+    [Fact]
+    public async Task CreateUserRefusesADuplicateEmail()
+    {
+        var email = $"dup-{Guid.NewGuid():N}@example.com";
+        await RunAsync("admin", "create-user", "--email", email, "--password", "Adm1n!pass");
+
+        var (exit, _, error) = await RunAsync("admin", "create-user", "--email", email, "--password", "Adm1n!pass");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("already exists", error);
+    }
+
+    [Fact]
+    public async Task CreateUserRefusesAWeakPasswordAndSaysWhy()
+    {
+        var (exit, _, error) = await RunAsync("admin", "create-user", "--email", $"weak-{Guid.NewGuid():N}@example.com", "--password", "abc");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Passwords must be at least 8 characters", error);
+    }
+
+    [Theory]
+    [InlineData("admin", "create-user", "--email", "x@example.com")]
+    [InlineData("admin", "create-user", "--email", "x@example.com", "--password", "Adm1n!pass", "--role", "Owner")]
+    [InlineData("admin", "delete-everything")]
+    public async Task BadArgumentsExitWithCode2AndUsage(params string[] args)
+    {
+        var (exit, _, error) = await RunAsync(args);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("Usage:", error);
+    }
+
+    [Fact]
+    public async Task MigrateCreatesTheNamedAdminOnceAndPrintsNoPasswordItWasGiven()
+    {
+        var first = await RunAsync("migrate");
+        var second = await RunAsync("migrate");
+
+        Assert.Equal(0, first.Exit);
+        Assert.Contains($"Created admin account {AdminEmail}", first.Output);
+        Assert.DoesNotContain("B0ss!pass", first.Output);
+        Assert.DoesNotContain("Created admin", second.Output);
+        Assert.Contains(Roles.Admin, await RolesOfAsync(AdminEmail));
+    }
+}

@@ -1,0 +1,43 @@
+using ChatBlazor.Web.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Xunit;
+
+namespace ChatBlazor.Testing;
+
+/// <summary>
+/// The real web app on a database of its own, created from the migrations, against the test Redis.
+/// One per test class (xunit class fixture); settings can override anything, e.g. point Redis elsewhere.
+/// </summary>
+public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private readonly Dictionary<string, string?> _settings = new();
+
+    public AppFactory() => _settings["Redis:Configuration"] = TestServices.Redis;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public void Set(string key, string? value) => _settings[key] = value;
+
+    public virtual async Task InitializeAsync()
+    {
+        ConnectionString = await TestServices.CreateDatabaseAsync(GetType().Name);
+        await DatabaseSetup.MigrateAsync(Services);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        // UseSetting, not ConfigureAppConfiguration: Program reads configuration before Build().
+        builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
+        foreach (var (key, value) in _settings)
+            builder.UseSetting(key, value);
+        builder.UseEnvironment("Production");
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        if (ConnectionString.Length > 0)
+            await TestServices.DropDatabaseAsync(ConnectionString);
+    }
+}
