@@ -22,6 +22,7 @@ if [ ! -f "$app" ] || [ -n "$(find ChatBlazor.* Migrations Directory.*.props Dir
 fi
 
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
+export ASPNETCORE_CONTENTROOT="$PWD/$(dirname "$app")"
 dotnet "$app" migrate
 
 if [ "${1:-}" = admin ]; then

@@ -41,5 +41,7 @@ skipped=$((total - executed))
 [ "$failed" -eq 0 ] || status=1
 line="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+cleanup
+trap - EXIT
 echo "$line"
 exit "$status"

@@ -6,6 +6,9 @@ public static class ShellExtensions
 {
     public static void AddShell(this WebApplicationBuilder builder)
     {
+        // Serve framework and library assets (blazor.web.js, MudBlazor) straight from a build's output in every
+        // environment, not only Development; a published app has them in wwwroot and this does nothing.
+        builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
     }

@@ -44,8 +44,8 @@ public class AccountFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
         await Expect(page.GetByTestId("chat-title")).ToBeVisibleAsync();
         await page.GetByTestId("user-menu").ClickAsync();
         await Expect(page.GetByTestId("user-name")).ToHaveTextAsync(email);
-        await page.Keyboard.PressAsync("Escape");
-        await LogOutAsync(page);
+        await page.GetByTestId("logout").ClickAsync();
+        await Expect(page.GetByTestId("login-link")).ToBeVisibleAsync();
 
         await page.GotoAsync("/chat");
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/Account/Login"));
@@ -119,6 +119,8 @@ public class AccountFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
         await page.SetViewportSizeAsync(390, 844);
         await RegisterAsync(page, $"phone-{Guid.NewGuid():N}@example.com");
         await Expect(page.GetByTestId("chat-title")).ToBeVisibleAsync();
+        // The drawer closes itself once MudBlazor's script has measured the viewport.
+        await Expect(page.Locator(".mud-drawer")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("mud-drawer--closed"));
         await Expect(page.GetByTestId("nav-chat")).Not.ToBeInViewportAsync();
 
         await page.GetByTestId("drawer-toggle").ClickAsync();

@@ -1,28 +1,31 @@
-using ChatBlazor.Testing;
+using ChatBlazor.Web.Account;
+using ChatBlazor.Web.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace ChatBlazor.Web.Tests;
 
+/// <summary>A wrong setting stops the app at start with a message that names the key.</summary>
 public class StartupValidationTests
 {
-    private sealed class Misconfigured(string key, string value) : AppFactory
+    private static WebApplicationBuilder Builder(params (string Key, string Value)[] settings)
     {
-        public override Task InitializeAsync() => Task.CompletedTask;
-
-        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
-        {
-            base.ConfigureWebHost(builder);
-            builder.UseSetting("ConnectionStrings:Postgres", "Host=127.0.0.1;Database=unused");
-            builder.UseSetting(key, value);
-        }
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        foreach (var (key, value) in settings)
+            builder.Configuration[key] = value;
+        return builder;
     }
 
     [Fact]
     public async Task MissingRedisConfigurationFailsAtStartNamingTheKey()
     {
-        await using var app = new Misconfigured("Redis:Configuration", "");
+        var builder = Builder(("Redis:Configuration", ""));
+        builder.AddRedis();
+        await using var app = builder.Build();
 
-        var error = Assert.Throws<OptionsValidationException>(() => app.Services);
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
 
         Assert.Contains("Redis:Configuration", error.Message);
     }
@@ -30,19 +33,21 @@ public class StartupValidationTests
     [Fact]
     public async Task SmtpHostWithoutSenderAddressFailsAtStartNamingTheKey()
     {
-        await using var app = new Misconfigured("Smtp:Host", "mail.example.com");
+        var builder = Builder(("Smtp:Host", "mail.example.com"), ("Smtp:From", ""));
+        builder.AddAccounts();
+        await using var app = builder.Build();
 
-        var error = Assert.Throws<OptionsValidationException>(() => app.Services);
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
 
         Assert.Contains("Smtp:From", error.Message);
     }
 
     [Fact]
-    public async Task MissingPostgresConnectionStringFailsAtStartNamingTheKey()
+    public void MissingPostgresConnectionStringFailsAtStartNamingTheKey()
     {
-        await using var app = new Misconfigured("ConnectionStrings:Postgres", "");
+        var builder = Builder(("ConnectionStrings:Postgres", ""));
 
-        var error = Assert.Throws<InvalidOperationException>(() => app.Services);
+        var error = Assert.Throws<InvalidOperationException>(builder.AddDatabase);
 
         Assert.Contains("ConnectionStrings:Postgres", error.Message);
     }

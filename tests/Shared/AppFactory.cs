@@ -1,4 +1,6 @@
+using ChatBlazor.Core.Data;
 using ChatBlazor.Web.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Xunit;
@@ -22,6 +24,10 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
     public virtual async Task InitializeAsync()
     {
         ConnectionString = await TestServices.CreateDatabaseAsync(GetType().Name);
+        // The schema first, so the app never starts on an empty database; then roles, through the app itself.
+        await using (var db = new AppDbContext(new DbContextOptionsBuilder<AppDbContext>()
+            .UseNpgsql(ConnectionString, npgsql => npgsql.MigrationsAssembly(AppDbContext.MigrationsAssembly)).Options))
+            await db.Database.MigrateAsync();
         await DatabaseSetup.MigrateAsync(Services);
     }
 
