@@ -1,0 +1,49 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ChatBlazor.Inference.Models;
+
+/// <summary>
+/// One sequence's attention keys and values for every layer, allocated once at its full capacity so that decoding
+/// writes into place instead of concatenating a new tensor each step.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly Tensor _keys;   // (layers, K, capacity, D)
+    private readonly Tensor _values; // (layers, K, capacity, D)
+
+    public KvCache(ModelConfig config, int capacity, Device device)
+    {
+        if (capacity <= 0)
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "the cache needs room for at least one token");
+        Capacity = capacity;
+        // Caches are written inside inference mode, so they must be created in it too.
+        using var _ = inference_mode();
+        var dtype = device.type == DeviceType.CPU ? ScalarType.Float32 : ScalarType.BFloat16;
+        long[] shape = [config.NumLayers, config.NumKvHeads, capacity, config.HeadDim];
+        _keys = zeros(shape, dtype, device);
+        _values = zeros(shape, dtype, device);
+    }
+
+    public int Capacity { get; }
+
+    public long Bytes => 2 * _keys.NumberOfElements * _keys.ElementSize;
+
+    /// <summary>Stores k, v (K, T, D) at positions start..start+T-1 and returns the keys and values up to there, (K, L, D).</summary>
+    public (Tensor Keys, Tensor Values) Append(int layer, int start, Tensor k, Tensor v)
+    {
+        var end = start + (int)k.shape[1];
+        if (end > Capacity)
+            throw new InvalidOperationException($"the sequence needs {end} positions but its cache holds {Capacity}");
+        var (keys, values) = (_keys[layer], _values[layer]);
+        keys.narrow(1, start, k.shape[1]).copy_(k);
+        values.narrow(1, start, v.shape[1]).copy_(v);
+        return (keys.narrow(1, 0, end).to(k.dtype), values.narrow(1, 0, end).to(v.dtype));
+    }
+
+    public void Dispose()
+    {
+        _keys.Dispose();
+        _values.Dispose();
+    }
+}

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using ChatBlazor.Inference.Models;
+using TorchSharp;
+
+namespace ChatBlazor.Inference.Tests.Models;
+
+/// <summary>
+/// The engine against golden outputs of an independent numpy float64 implementation cross-checked with llama.cpp
+/// (tests/fixtures/llm, see its README): top-5 logits within 1e-3 and the same greedy tokens.
+/// </summary>
+public class GoldenModelTests
+{
+    public static TheoryData<string> Models() => new(Directory.GetDirectories(FixturePath()).Select(Path.GetFileName)!);
+
+    internal static string FixturePath(string? model = null) =>
+        Path.Combine(AppContext.BaseDirectory, "fixtures", "llm", model ?? "");
+
+    private sealed record Step(int[] top5_ids, float[] top5_logits);
+    private sealed record Case(string name, int[] prompt, int[] greedy, Step[] steps);
+    private sealed record Expected(Case[] cases);
+
+    private static Expected Load(string model) =>
+        JsonSerializer.Deserialize<Expected>(File.ReadAllText(Path.Combine(FixturePath(model), "expected.json")))!;
+
+    private static float[] Row(torch.Tensor logits, long row) => logits[row].data<float>().ToArray();
+
+    private static void AssertTop5(Step expected, float[] logits, string where)
+    {
+        var top = logits.Select((l, i) => (l, i)).OrderByDescending(x => x.l).ThenBy(x => x.i).Take(5).ToArray();
+        Assert.True(expected.top5_ids.SequenceEqual(top.Select(t => t.i)),
+            $"{where}: top-5 ids {string.Join(",", top.Select(t => t.i))}, expected {string.Join(",", expected.top5_ids)}");
+        for (var k = 0; k < 5; k++)
+            Assert.True(Math.Abs(expected.top5_logits[k] - top[k].l) <= 1e-3,
+                $"{where}: logit of {top[k].i} is {top[k].l}, expected {expected.top5_logits[k]}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void GreedyDecodingWithTheCacheMatchesTheReferenceLogitsAndTokens(string model)
+    {
+        var llama = LlamaModel.Load(FixturePath(model));
+        foreach (var c in Load(model).cases)
+        {
+            using var cache = new KvCache(llama.Config, c.prompt.Length + c.greedy.Length, llama.Device);
+            using var prefill = llama.Forward(c.prompt, 0, cache);
+            var logits = Row(prefill, 0);
+            var position = c.prompt.Length;
+            for (var step = 0; step < c.steps.Length; step++)
+            {
+                AssertTop5(c.steps[step], logits, $"{model}/{c.name} step {step}");
+                var next = Array.IndexOf(logits, logits.Max());
+                Assert.Equal(c.greedy[step], next);
+                using var decoded = llama.Forward([next], position++, cache);
+                logits = Row(decoded, 0);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void IncrementalDecodingEqualsAFullForwardAtEveryPosition(string model)
+    {
+        var llama = LlamaModel.Load(FixturePath(model));
+        var c = Load(model).cases[0];
+        int[] sequence = [.. c.prompt, .. c.greedy];
+
+        using var fullCache = new KvCache(llama.Config, sequence.Length, llama.Device);
+        using var full = llama.Forward(sequence, 0, fullCache, lastOnly: false);
+        using var cache = new KvCache(llama.Config, sequence.Length, llama.Device);
+        for (var position = 0; position < sequence.Length; position++)
+        {
+            using var one = llama.Forward([sequence[position]], position, cache);
+            var expected = Row(full, position);
+            var actual = Row(one, 0);
+            var worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+            Assert.True(worst <= 1e-4, $"position {position}: largest logit difference {worst}");
+        }
+    }
+}
