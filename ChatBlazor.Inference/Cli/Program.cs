@@ -1,10 +1,76 @@
+using TorchSharp;
+
 namespace ChatBlazor.Inference.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args)
+    public static int Main(string[] argv)
     {
-        Console.Error.WriteLine("usage: ChatBlazor.Inference <command> ...");
-        return 2;
+        try
+        {
+            var args = new Args(argv[1..]);
+            if (args.Int("threads") is { } threads)
+                torch.set_num_threads(threads);
+            return argv[0] switch
+            {
+                "logits" => LogitsCommand.Run(args),
+                "init-random" => InitRandomCommand.Run(args),
+                "bench" => BenchCommand.Run(args),
+                "probe" => ProbeCommand.Run(args),
+                var other => throw new UsageException($"unknown command '{other}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
     }
+}
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary><c>--name value</c> options and <c>--flag</c> switches; an option may repeat.</summary>
+internal sealed class Args
+{
+    private static readonly HashSet<string> Flags = ["ignore-eos", "json"];
+    private readonly Dictionary<string, List<string>> _values = [];
+
+    public Args(string[] argv)
+    {
+        for (var i = 0; i < argv.Length; i++)
+        {
+            if (!argv[i].StartsWith("--", StringComparison.Ordinal))
+                throw new UsageException($"unexpected argument '{argv[i]}'");
+            var name = argv[i][2..];
+            if (Flags.Contains(name))
+            {
+                _values[name] = ["true"];
+                continue;
+            }
+            if (i + 1 >= argv.Length)
+                throw new UsageException($"--{name} needs a value");
+            (_values.TryGetValue(name, out var list) ? list : _values[name] = []).Add(argv[++i]);
+        }
+    }
+
+    public string? String(string name) => _values.TryGetValue(name, out var v) ? v[^1] : null;
+
+    public IReadOnlyList<string> All(string name) => _values.TryGetValue(name, out var v) ? v : [];
+
+    public string Required(string name) => String(name) ?? throw new UsageException($"--{name} is required");
+
+    public bool Flag(string name) => _values.ContainsKey(name);
+
+    public int? Int(string name) => String(name) is { } s
+        ? int.TryParse(s, out var i) ? i : throw new UsageException($"--{name} must be an integer, got '{s}'")
+        : null;
+
+    public double? Double(string name) => String(name) is { } s
+        ? double.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : throw new UsageException($"--{name} must be a number, got '{s}'")
+        : null;
+
+    public int[]? Tokens(string name) => String(name) is { } s
+        ? s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(t => int.TryParse(t, out var id) ? id : throw new UsageException($"--{name} must be comma-separated token ids, got '{t}'")).ToArray()
+        : null;
 }

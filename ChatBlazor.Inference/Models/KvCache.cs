@@ -7,10 +7,12 @@ namespace ChatBlazor.Inference.Models;
 /// One sequence's attention keys and values for every layer, allocated once at its full capacity so that decoding
 /// writes into place instead of concatenating a new tensor each step.
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed unsafe class KvCache : IDisposable
 {
     private readonly Tensor _keys;   // (layers, K, capacity, D)
     private readonly Tensor _values; // (layers, K, capacity, D)
+    private readonly float* _keysAddress, _valuesAddress; // for Step, on the CPU
+    private readonly int _kvHeads, _headDim;
 
     public KvCache(ModelConfig config, int capacity, Device device)
     {
@@ -23,6 +25,24 @@ public sealed class KvCache : IDisposable
         long[] shape = [config.NumLayers, config.NumKvHeads, capacity, config.HeadDim];
         _keys = zeros(shape, dtype, device);
         _values = zeros(shape, dtype, device);
+        (_kvHeads, _headDim) = (config.NumKvHeads, config.HeadDim);
+        if (device.type == DeviceType.CPU)
+        {
+            _keysAddress = TensorMemory.Pointer<float>(_keys);
+            _valuesAddress = TensorMemory.Pointer<float>(_values);
+        }
+    }
+
+    /// <summary>The key of one head at one position (D floats), in place; CPU only.</summary>
+    public Span<float> Key(int layer, int head, int position) => new(_keysAddress + Offset(layer, head, position), _headDim);
+
+    public Span<float> Value(int layer, int head, int position) => new(_valuesAddress + Offset(layer, head, position), _headDim);
+
+    private long Offset(int layer, int head, int position)
+    {
+        if ((uint)position >= (uint)Capacity)
+            throw new InvalidOperationException($"position {position} is outside the cache's {Capacity} positions");
+        return (((long)layer * _kvHeads + head) * Capacity + position) * _headDim;
     }
 
     public int Capacity { get; }

@@ -1,3 +1,4 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using ChatBlazor.Inference.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,12 +8,24 @@ namespace ChatBlazor.Inference.Models;
 // The Llama family (Llama 2/3, Mistral, Qwen2, SmolLM) in one file, in the order data flows through it.
 // Shapes in comments: T tokens, H query heads, K key/value heads, D head size, E hidden size.
 
+// Every module has two paths: Forward runs TorchSharp operations on any number of tokens and any device (prefill,
+// CUDA); Step runs one token per sequence on raw CPU memory with our kernels (decoding), where the cost of ~2,000
+// small LibTorch calls per token would otherwise exceed the cost of reading the weights.
+
 /// <summary>y = x / rms(x) * weight, computed in F32 whatever the weights' type.</summary>
-public sealed class RmsNorm(Tensor weight, double eps)
+public sealed unsafe class RmsNorm(Tensor weight, double eps)
 {
     private readonly Tensor _weight = weight.to(ScalarType.Float32);
+    private float[]? _stepWeight; // a managed copy for Step: a few hundred floats, read every token
 
     public Tensor Forward(Tensor x) => x * (x.pow(2).mean([-1], keepdim: true) + eps).rsqrt() * _weight;
+
+    public void Step(ReadOnlySpan<float> x, Span<float> y)
+    {
+        var scale = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(x) / x.Length + (float)eps);
+        TensorPrimitives.Multiply(x, scale, y);
+        TensorPrimitives.Multiply(y, _stepWeight ??= _weight.cpu().data<float>().ToArray(), y);
+    }
 }
 
 /// <summary>
@@ -22,6 +35,7 @@ public sealed class RmsNorm(Tensor weight, double eps)
 public sealed class Rotary
 {
     private readonly Tensor _inverseFrequencies; // (D/2)
+    private readonly float[] _frequencies;       // the same, for Step
 
     public Rotary(ModelConfig config, Device device)
     {
@@ -30,6 +44,7 @@ public sealed class Rotary
         for (var i = 0; i < half; i++)
             frequencies[i] = (float)ScaleLlama3(1.0 / Math.Pow(config.RopeTheta, 2.0 * i / config.HeadDim), config.RopeScaling);
         _inverseFrequencies = tensor(frequencies, device: device);
+        _frequencies = frequencies;
     }
 
     /// <summary>Llama 3 stretches low frequencies by the factor, keeps high ones, and blends in between.</summary>
@@ -63,9 +78,32 @@ public sealed class Rotary
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
         return x * cos + rotated * sin;
     }
+
+    /// <summary>cos and sin of one position's angles, D/2 each (both halves of a head share them).</summary>
+    public void StepAngles(int position, Span<float> cos, Span<float> sin)
+    {
+        for (var i = 0; i < cos.Length; i++)
+        {
+            var angle = position * _frequencies[i];
+            (cos[i], sin[i]) = (MathF.Cos(angle), MathF.Sin(angle));
+        }
+    }
+
+    /// <summary>Rotates each head of x (heads × D) in place.</summary>
+    public static void StepApply(Span<float> x, int headDim, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
+    {
+        var half = headDim / 2;
+        for (var head = 0; head < x.Length; head += headDim)
+            for (var i = 0; i < half; i++)
+            {
+                var (x1, x2) = (x[head + i], x[head + half + i]);
+                x[head + i] = x1 * cos[i] - x2 * sin[i];
+                x[head + half + i] = x2 * cos[i] + x1 * sin[i];
+            }
+    }
 }
 
-public sealed class Attention
+public sealed unsafe class Attention
 {
     private readonly ModelConfig _config;
     private readonly Linear _q, _k, _v, _o;
@@ -99,19 +137,73 @@ public sealed class Attention
         return _o.Forward(attended.view(_config.NumHeads, t, d).transpose(0, 1).reshape(t, _config.NumHeads * d));
     }
 
+    /// <summary>One token at <paramref name="position"/>: x (E) → output (E); its key and value go into the cache.</summary>
+    public void Step(ReadOnlySpan<float> x, int layer, KvCache cache, int position, StepBuffers b, Span<float> output)
+    {
+        var (d, kvHeads) = (_config.HeadDim, _config.NumKvHeads);
+        var group = _config.NumHeads / kvHeads;
+        fixed (float* xp = x, q = b.Q, k = b.K, v = b.V)
+        {
+            _q.Step(xp, q);
+            _k.Step(xp, k);
+            _v.Step(xp, v);
+        }
+        Rotary.StepApply(b.Q, d, b.Cos, b.Sin);
+        Rotary.StepApply(b.K, d, b.Cos, b.Sin);
+        for (var h = 0; h < kvHeads; h++)
+        {
+            b.K.AsSpan(h * d, d).CopyTo(cache.Key(layer, h, position));
+            b.V.AsSpan(h * d, d).CopyTo(cache.Value(layer, h, position));
+        }
+
+        var length = position + 1;
+        var scores = b.Scores.AsSpan(0, length);
+        var scale = 1f / MathF.Sqrt(d);
+        for (var head = 0; head < _config.NumHeads; head++)
+        {
+            var kvHead = head / group;
+            var query = b.Q.AsSpan(head * d, d);
+            for (var j = 0; j < length; j++)
+                scores[j] = TensorPrimitives.Dot(query, cache.Key(layer, kvHead, j)) * scale;
+            TensorPrimitives.SoftMax(scores, scores);
+            var attended = b.Attended.AsSpan(head * d, d);
+            attended.Clear();
+            for (var j = 0; j < length; j++)
+                TensorPrimitives.MultiplyAdd(cache.Value(layer, kvHead, j), scores[j], attended, attended);
+        }
+        fixed (float* a = b.Attended, o = output)
+            _o.Step(a, o);
+    }
+
     /// <summary>True where query i (at position start+i) must not see key j.</summary>
     private static Tensor CausalMask(long t, int start, long length, Device device) =>
         arange(length, device: device).unsqueeze(0) > (arange(t, device: device) + start).unsqueeze(1);
 }
 
 /// <summary>SwiGLU: down(silu(gate(x)) * up(x)).</summary>
-public sealed class Mlp(ModelConfig c, SafeTensors weights, string prefix, Device device)
+public sealed unsafe class Mlp(ModelConfig c, SafeTensors weights, string prefix, Device device)
 {
     private readonly Linear _gate = new(weights.Load($"{prefix}.gate_proj.weight", [c.IntermediateSize, c.HiddenSize]), null, device);
     private readonly Linear _up = new(weights.Load($"{prefix}.up_proj.weight", [c.IntermediateSize, c.HiddenSize]), null, device);
     private readonly Linear _down = new(weights.Load($"{prefix}.down_proj.weight", [c.HiddenSize, c.IntermediateSize]), null, device);
 
     public Tensor Forward(Tensor x) => _down.Forward(nn.functional.silu(_gate.Forward(x)) * _up.Forward(x));
+
+    public void Step(ReadOnlySpan<float> x, StepBuffers b, Span<float> output)
+    {
+        fixed (float* xp = x, gate = b.Gate, up = b.Up, o = output)
+        {
+            _gate.Step(xp, gate);
+            _up.Step(xp, up);
+            // silu(g) * u = g * sigmoid(g) * u
+            var g = b.Gate.AsSpan();
+            TensorPrimitives.Sigmoid(g, b.Hidden);
+            TensorPrimitives.Multiply(b.Hidden, g, b.Hidden);
+            TensorPrimitives.Multiply(b.Hidden, b.Up, b.Hidden);
+            fixed (float* h = b.Hidden)
+                _down.Step(h, o);
+        }
+    }
 }
 
 public sealed class Block(ModelConfig c, SafeTensors weights, int index, Device device)
@@ -126,13 +218,42 @@ public sealed class Block(ModelConfig c, SafeTensors weights, int index, Device 
         x = x + _attention.Forward(_attentionNorm.Forward(x), index, cache, start, cos, sin);
         return x + _mlp.Forward(_mlpNorm.Forward(x));
     }
+
+    /// <summary>x (E) is the residual stream, updated in place.</summary>
+    public void Step(Span<float> x, KvCache cache, int position, StepBuffers b)
+    {
+        _attentionNorm.Step(x, b.Normed);
+        _attention.Step(b.Normed, index, cache, position, b, b.Delta);
+        TensorPrimitives.Add(x, b.Delta, x);
+        _mlpNorm.Step(x, b.Normed);
+        _mlp.Step(b.Normed, b, b.Delta);
+        TensorPrimitives.Add(x, b.Delta, x);
+    }
+}
+
+/// <summary>Scratch memory for one decoding step, allocated once per model.</summary>
+public sealed class StepBuffers(ModelConfig c)
+{
+    public readonly float[] X = new float[c.HiddenSize];
+    public readonly float[] Normed = new float[c.HiddenSize];
+    public readonly float[] Delta = new float[c.HiddenSize];
+    public readonly float[] Q = new float[c.NumHeads * c.HeadDim];
+    public readonly float[] K = new float[c.NumKvHeads * c.HeadDim];
+    public readonly float[] V = new float[c.NumKvHeads * c.HeadDim];
+    public readonly float[] Attended = new float[c.NumHeads * c.HeadDim];
+    public readonly float[] Scores = new float[c.MaxPositionEmbeddings];
+    public readonly float[] Gate = new float[c.IntermediateSize];
+    public readonly float[] Up = new float[c.IntermediateSize];
+    public readonly float[] Hidden = new float[c.IntermediateSize];
+    public readonly float[] Cos = new float[c.HeadDim / 2];
+    public readonly float[] Sin = new float[c.HeadDim / 2];
 }
 
 /// <summary>
 /// The weights of a Llama-family model, shared by every sequence. Per-sequence state lives in a
 /// <see cref="KvCache"/>, so one model serves many conversations.
 /// </summary>
-public sealed class LlamaModel
+public sealed unsafe class LlamaModel
 {
     private readonly Tensor _embedding; // (V, E) as stored
     private readonly Block[] _blocks;
@@ -145,21 +266,29 @@ public sealed class LlamaModel
         Config = config;
         Device = device;
         using var _ = inference_mode();
-        _embedding = weights.Load("model.embed_tokens.weight", [config.VocabSize, config.HiddenSize]).to(device);
+        var embedding = weights.Load("model.embed_tokens.weight", [config.VocabSize, config.HiddenSize]);
+        _embedding = device.type == DeviceType.CPU ? embedding : embedding.to(ScalarType.BFloat16).to(device);
         _blocks = Enumerable.Range(0, config.NumLayers).Select(i => new Block(config, weights, i, device)).ToArray();
         _norm = new RmsNorm(weights.Load("model.norm.weight", [config.HiddenSize]).to(device), config.RmsNormEps);
         _lmHead = config.TieWordEmbeddings && !weights.Contains("lm_head.weight")
             ? new Linear(_embedding, null, device)
             : new Linear(weights.Load("lm_head.weight", [config.VocabSize, config.HiddenSize]), null, device);
         _rotary = new Rotary(config, device);
+        _step = new StepBuffers(config);
+        _embeddingAddress = device.type == DeviceType.CPU ? (nint)TensorMemory.Pointer<byte>(_embedding) : 0;
     }
+
+    private readonly StepBuffers _step;
+    private readonly nint _embeddingAddress;
+    private readonly Lock _stepLock = new();
 
     public ModelConfig Config { get; }
 
     public Device Device { get; }
 
+    /// <summary>Loads a model folder onto the given device; by default CUDA when LibTorch sees a GPU, else the CPU.</summary>
     public static LlamaModel Load(string modelDir, Device? device = null) =>
-        new(ModelConfig.Load(Path.Combine(modelDir, "config.json")), SafeTensors.Open(modelDir), device ?? CPU);
+        new(ModelConfig.Load(Path.Combine(modelDir, "config.json")), SafeTensors.Open(modelDir), device ?? (cuda.is_available() ? CUDA : CPU));
 
     /// <summary>
     /// Runs the tokens at positions start..start+T-1 of a sequence whose first <paramref name="start"/> tokens are
@@ -177,5 +306,36 @@ public sealed class LlamaModel
         if (lastOnly)
             x = x.narrow(0, tokens.Length - 1, 1);
         return _lmHead.Forward(_norm.Forward(x)).MoveToOuterDisposeScope();                             // (T or 1, V)
+    }
+
+    /// <summary>
+    /// Decodes one token at <paramref name="position"/> and writes its next-token logits (V). On the CPU this runs
+    /// our own kernels on the same weights and cache; elsewhere it is <see cref="Forward"/> on one token.
+    /// </summary>
+    public void Step(int token, int position, KvCache cache, Span<float> logits)
+    {
+        if (Device.type != DeviceType.CPU)
+        {
+            using var forward = Forward([token], position, cache);
+            using var host = forward.cpu();
+            host.data<float>().CopyTo(logits);
+            return;
+        }
+        lock (_stepLock)
+        {
+            var b = _step;
+            var x = b.X.AsSpan();
+            var row = (long)token * Config.HiddenSize;
+            if (_embedding.dtype == ScalarType.Float32)
+                new ReadOnlySpan<float>((float*)_embeddingAddress + row, Config.HiddenSize).CopyTo(x);
+            else
+                Bf16.Widen(new ReadOnlySpan<ushort>((ushort*)_embeddingAddress + row, Config.HiddenSize), x);
+            _rotary.StepAngles(position, b.Cos, b.Sin);
+            foreach (var block in _blocks)
+                block.Step(x, cache, position, b);
+            _norm.Step(x, b.Normed);
+            fixed (float* normed = b.Normed, l = logits)
+                _lmHead.Step(normed, l);
+        }
     }
 }

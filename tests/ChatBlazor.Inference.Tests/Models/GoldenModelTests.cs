@@ -34,9 +34,21 @@ public class GoldenModelTests
                 $"{where}: logit of {top[k].i} is {top[k].l}, expected {expected.top5_logits[k]}");
     }
 
+    public static TheoryData<string, bool> ModelsAndPaths()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var model in Directory.GetDirectories(FixturePath()).Select(Path.GetFileName))
+        {
+            data.Add(model!, false);
+            data.Add(model!, true);
+        }
+        return data;
+    }
+
+    /// <summary>Decoding through LibTorch (Forward on one token) or through our CPU kernels (Step).</summary>
     [Theory]
-    [MemberData(nameof(Models))]
-    public void GreedyDecodingWithTheCacheMatchesTheReferenceLogitsAndTokens(string model)
+    [MemberData(nameof(ModelsAndPaths))]
+    public void GreedyDecodingWithTheCacheMatchesTheReferenceLogitsAndTokens(string model, bool kernels)
     {
         var llama = LlamaModel.Load(FixturePath(model));
         foreach (var c in Load(model).cases)
@@ -50,6 +62,11 @@ public class GoldenModelTests
                 AssertTop5(c.steps[step], logits, $"{model}/{c.name} step {step}");
                 var next = Array.IndexOf(logits, logits.Max());
                 Assert.Equal(c.greedy[step], next);
+                if (kernels)
+                {
+                    llama.Step(next, position++, cache, logits);
+                    continue;
+                }
                 using var decoded = llama.Forward([next], position++, cache);
                 logits = Row(decoded, 0);
             }

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ChatBlazor.Inference.Models;
+using TorchSharp;
+
+namespace ChatBlazor.Inference.Cli;
+
+/// <summary>
+/// Single-sequence speed: prefill a random prompt, then decode greedily, ignoring end-of-sequence. Reports
+/// prefill and decode tokens/s, time to first token and the process's peak resident memory.
+/// </summary>
+internal static class BenchCommand
+{
+    public static int Run(Args args)
+    {
+        var promptTokens = args.Int("prompt-tokens") ?? 256;
+        var newTokens = args.Int("new-tokens") ?? 128;
+        if (promptTokens < 1 || newTokens < 1)
+            throw new UsageException("--prompt-tokens and --new-tokens must be positive");
+        var model = LlamaModel.Load(args.Required("model"));
+        var random = new Random(1234);
+        var prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
+
+        // A first run pays one-time costs (JIT, first touch of every weight page, LibTorch's buffer cache): not measured.
+        Run(model, prompt, Math.Min(newTokens, 8));
+        var (prefillMs, decodeMs) = Run(model, prompt, newTokens);
+
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["prefill_tokens_per_s"] = Math.Round(promptTokens / (prefillMs / 1000), 1),
+            ["decode_tokens_per_s"] = Math.Round((newTokens - 1) / (decodeMs / 1000), 1),
+            ["ttft_ms"] = Math.Round(prefillMs, 1),
+            ["peak_rss_mb"] = PeakRssMb(),
+            ["threads"] = torch.get_num_threads(),
+        }));
+        return 0;
+    }
+
+    private static (double PrefillMs, double DecodeMs) Run(LlamaModel model, int[] prompt, int newTokens)
+    {
+        using var cache = new KvCache(model.Config, prompt.Length + newTokens, model.Device);
+        var clock = Stopwatch.StartNew();
+        int next;
+        using (var prefill = model.Forward(prompt, 0, cache))
+            next = (int)prefill.argmax().item<long>();
+        var prefillMs = clock.Elapsed.TotalMilliseconds;
+        clock.Restart();
+        var logits = new float[model.Config.VocabSize];
+        for (var i = 1; i < newTokens; i++)
+        {
+            model.Step(next, prompt.Length + i - 1, cache, logits);
+            next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
+        }
+        return (prefillMs, clock.Elapsed.TotalMilliseconds);
+    }
+
+    private static long PeakRssMb()
+    {
+        // VmHWM: the high-water mark of resident memory, in kB.
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+    }
+}
