@@ -21,8 +21,8 @@ internal static class BenchCommand
         var random = new Random(1234);
         var prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
 
-        // A first run pays one-time costs (JIT, first touch of every weight page, LibTorch's buffer cache): not measured.
-        Run(model, prompt, Math.Min(newTokens, 8));
+        // One short run first, so that one-time costs (JIT, first touch of every weight page) are not measured.
+        Run(model, prompt[..Math.Min(8, prompt.Length)], 4);
         var (prefillMs, decodeMs) = Run(model, prompt, newTokens);
 
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
@@ -40,18 +40,22 @@ internal static class BenchCommand
     {
         using var cache = new KvCache(model.Config, prompt.Length + newTokens, model.Device);
         var clock = Stopwatch.StartNew();
-        int next;
-        using (var prefill = model.Forward(prompt, 0, cache))
-            next = (int)prefill.argmax().item<long>();
+        var logits = model.Forward(prompt, 0, cache);
+        var next = ArgMax(logits);
         var prefillMs = clock.Elapsed.TotalMilliseconds;
         clock.Restart();
-        var logits = new float[model.Config.VocabSize];
         for (var i = 1; i < newTokens; i++)
         {
-            model.Step(next, prompt.Length + i - 1, cache, logits);
-            next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
+            logits = model.Forward([next], prompt.Length + i - 1, cache);
+            next = ArgMax(logits);
         }
         return (prefillMs, clock.Elapsed.TotalMilliseconds);
+    }
+
+    private static int ArgMax(torch.Tensor logits)
+    {
+        using (logits)
+            return (int)logits.argmax().item<long>();
     }
 
     private static long PeakRssMb()

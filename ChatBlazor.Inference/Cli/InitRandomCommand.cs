@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatBlazor.Inference.Tokenization;
 using ChatBlazor.Inference.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -62,12 +63,13 @@ internal static class InitRandomCommand
             ["rope_theta"] = p.RopeTheta,
             ["max_position_embeddings"] = p.MaxPositions,
             ["tie_word_embeddings"] = p.Tied,
-            ["bos_token_id"] = 0,
-            ["eos_token_id"] = 2,
+            // The special tokens take the last ids (see WriteTokenizer): <|endoftext|>, <|im_start|>, <|im_end|>.
+            ["bos_token_id"] = p.Vocab - 3,
+            ["eos_token_id"] = p.Vocab - 1,
             ["torch_dtype"] = type == ScalarType.Float32 ? "float32" : "bfloat16",
         }, json));
         File.WriteAllText(Path.Combine(output, "generation_config.json"),
-            JsonSerializer.Serialize(new { bos_token_id = 0, eos_token_id = 2, do_sample = false }, json));
+            JsonSerializer.Serialize(new { bos_token_id = p.Vocab - 3, eos_token_id = p.Vocab - 1, do_sample = false }, json));
 
         using var scope = NewDisposeScope();
         Tensor Random(params long[] shape) => (randn(shape) * 0.02f).to(type);
@@ -93,9 +95,25 @@ internal static class InitRandomCommand
         WriteTokenizer(output, p.Vocab);
     }
 
-    /// <summary>A byte-level BPE tokenizer filling the vocabulary: 256 bytes, then merges of byte pairs, then the specials.</summary>
+    /// <summary>
+    /// A byte-level BPE tokenizer filling the vocabulary: the 256 bytes, merges of byte pairs (printable ASCII
+    /// first, so ordinary text merges), then the special tokens, which take the last ids.
+    /// </summary>
     private static void WriteTokenizer(string output, int vocab)
     {
-        // filled in once the tokenizer lands
+        var bytes = Enumerable.Range(32, 95).Concat(Enumerable.Range(0, 32)).Concat(Enumerable.Range(127, 129)).ToArray();
+        var merges = (from left in bytes from right in bytes select (ByteLevelAlphabet.ByteToChar[left].ToString(), ByteLevelAlphabet.ByteToChar[right].ToString()))
+            .Take(vocab - 256 - SpecialTokens.Length).ToArray();
+        TokenizerJson.WriteByteLevel(Path.Combine(output, "tokenizer.json"), merges, SpecialTokens);
+        File.WriteAllText(Path.Combine(output, "tokenizer_config.json"), JsonSerializer.Serialize(new
+        {
+            bos_token = SpecialTokens[0],
+            eos_token = SpecialTokens[2],
+            chat_template = ChatMlTemplate,
+        }, new JsonSerializerOptions { WriteIndented = true }));
     }
+
+    private const string ChatMlTemplate =
+        "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}" +
+        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 }

@@ -1,32 +1,60 @@
+using ChatBlazor.Inference.Kernels;
 using TorchSharp;
 
 namespace ChatBlazor.Inference.Cli;
 
+/// <summary>The engine's command-line face; tests and benchmarks use it. Exit codes: 2 bad arguments, 1 failure.</summary>
 public static class Program
 {
-    public static int Main(string[] argv)
+    private const string Usage = """
+        usage: ChatBlazor.Inference <command> [options]
+          logits      --model DIR --tokens 1,2,3 [--top 5]
+          generate    --model DIR (--prompt TEXT | --tokens IDS | --chat TEXT) [--max-tokens N] [--temperature T]
+                      [--top-p P] [--top-k K] [--seed S] [--stop TEXT]... [--ignore-eos] [--json] [--threads N]
+          init-random --preset tiny|smol135 --out DIR [--seed S] [--dtype f32|bf16]
+          bench       --model DIR [--prompt-tokens 256] [--new-tokens 128] [--threads N]
+        """;
+
+    public static async Task<int> Main(string[] argv)
     {
         try
         {
+            if (argv.Length == 0 || argv[0] is "-h" or "--help")
+                throw new UsageException("a command is required");
             var args = new Args(argv[1..]);
             if (args.Int("threads") is { } threads)
+            {
                 torch.set_num_threads(threads);
+                KernelThreads.Count = threads;
+            }
             return argv[0] switch
             {
                 "logits" => LogitsCommand.Run(args),
+                "generate" => await GenerateCommand.RunAsync(args),
                 "init-random" => InitRandomCommand.Run(args),
                 "bench" => BenchCommand.Run(args),
-                "probe" => ProbeCommand.Run(args),
                 var other => throw new UsageException($"unknown command '{other}'"),
             };
         }
         catch (UsageException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine(Usage);
             return 2;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
         }
     }
 }
+
 internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary><c>--name value</c> options and <c>--flag</c> switches; an option may repeat.</summary>
