@@ -23,33 +23,37 @@ internal static class BenchCommand
 
         // One short run first, so that one-time costs (JIT, first touch of every weight page) are not measured.
         Run(model, prompt[..Math.Min(8, prompt.Length)], 4);
-        var (prefillMs, decodeMs) = Run(model, prompt, newTokens);
+        var (prefillMs, decodeMs, rssAfterPrefill) = Run(model, prompt, newTokens);
 
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["prefill_tokens_per_s"] = Math.Round(promptTokens / (prefillMs / 1000), 1),
             ["decode_tokens_per_s"] = Math.Round((newTokens - 1) / (decodeMs / 1000), 1),
             ["ttft_ms"] = Math.Round(prefillMs, 1),
-            ["peak_rss_mb"] = PeakRssMb(),
+            ["peak_rss_mb"] = Status("VmHWM"),
+            // Decoding allocates nothing that grows with length: these two stay level over thousands of tokens.
+            ["rss_after_prefill_mb"] = rssAfterPrefill,
+            ["rss_end_mb"] = Status("VmRSS"),
             ["threads"] = torch.get_num_threads(),
         }));
         return 0;
     }
 
-    private static (double PrefillMs, double DecodeMs) Run(LlamaModel model, int[] prompt, int newTokens)
+    private static (double PrefillMs, double DecodeMs, long RssAfterPrefillMb) Run(LlamaModel model, int[] prompt, int newTokens)
     {
         using var cache = new KvCache(model.Config, prompt.Length + newTokens, model.Device);
         var clock = Stopwatch.StartNew();
         var logits = model.Forward(prompt, 0, cache);
         var next = ArgMax(logits);
         var prefillMs = clock.Elapsed.TotalMilliseconds;
+        var rss = Status("VmRSS");
         clock.Restart();
         for (var i = 1; i < newTokens; i++)
         {
             logits = model.Forward([next], prompt.Length + i - 1, cache);
             next = ArgMax(logits);
         }
-        return (prefillMs, clock.Elapsed.TotalMilliseconds);
+        return (prefillMs, clock.Elapsed.TotalMilliseconds, rss);
     }
 
     private static int ArgMax(torch.Tensor logits)
@@ -58,10 +62,10 @@ internal static class BenchCommand
             return (int)logits.argmax().item<long>();
     }
 
-    private static long PeakRssMb()
+    /// <summary>A memory figure of this process in MB: VmRSS (resident now) or VmHWM (its high-water mark).</summary>
+    private static long Status(string field)
     {
-        // VmHWM: the high-water mark of resident memory, in kB.
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal));
         return line is null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 }

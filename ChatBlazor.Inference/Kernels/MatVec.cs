@@ -8,11 +8,12 @@ namespace ChatBlazor.Inference.Kernels;
 /// Matrix × few-vectors products for decoding: <c>y[b, r] = Σc x[b, c] · w[r, c]</c>.
 /// </summary>
 /// <remarks>
-/// At batch 1 this is bound by how fast the weights stream from memory, so each call reads every weight
-/// exactly once however large the batch: the rows are cut into tiles of 4, and all of the batch's
-/// vectors are multiplied against a tile (from L1, after its first pass) before moving on. Within a
-/// tile each input load serves 4 rows and each weight load serves up to 4 inputs. Rows are split
-/// between <see cref="KernelThreads"/> in whole tiles.
+/// Each call reads every weight from memory exactly once, however large the batch: all of the batch's
+/// vectors are multiplied against a stretch of rows (from L1/L2 after the first pass) before moving on.
+/// At 1–2 inputs the stretch is a single row, so the weights stream strictly in order, which is what the
+/// memory-bound case needs. From 3 inputs on it is a tile of 4 rows, where each input load serves 4
+/// rows and each weight load up to 4 inputs, which is what the arithmetic-bound case needs. Rows are
+/// shared out between <see cref="KernelThreads"/> in chunks of whole 4-row tiles.
 /// <para>All arithmetic is F32 with fused multiply-adds; results differ from a sequential sum only by
 /// summation order. BF16 weights are widened exactly to F32 in registers. (AVX512-BF16's dot product
 /// instruction would also round the inputs to BF16, so it is not used.)</para>
@@ -21,9 +22,27 @@ public static unsafe class MatVec
 {
     private const int TileRows = 4;
 
+    // A tile's 4 rows are read as 4 interleaved streams that restart every tile, which the hardware
+    // prefetcher follows poorly (on one large matrix, ~60% of a plain sequential read). Asking for the
+    // rows two tiles ahead, into L2 only, brings it to ~95%; one tile ahead, or into L1, measured slower.
+    private const int PrefetchTiles = 2;
+
+    // Up to this many inputs the product is bound by memory, and rows go one at a time: a purely
+    // sequential read, which the hardware prefetcher follows best (a whole decode step's F32 products,
+    // batch 1, took 17.9 ms this way and 22–23 ms as 4-row tiles). From 3 inputs on, arithmetic
+    // dominates, and 4-row tiles, where each input load serves 4 rows, win (batch 4: 20 ms against 27).
+    private const int SequentialMaxBatch = 2;
+
     // Below this much weight per thread, waking another thread costs more than it saves (a 576 × 576 F32
-    // matrix is 1.3 MB and takes ~30 µs; dispatch costs a few µs).
+    // matrix is 1.3 MB and takes ~30 µs; dispatch costs ~1 µs).
     private const long MinWeightBytesPerThread = 64 * 1024;
+
+    // Rows are handed out in chunks of whole tiles: about 8 per thread, so a thread that was preempted
+    // or started late costs at most a small share, but each at least 64 KB (a few µs, against ~0.1 µs to
+    // claim one) and at most 1 MB.
+    private const int ChunksPerThread = 8;
+    private const long MinChunkBytes = 64 * 1024;
+    private const long MaxChunkBytes = 1024 * 1024;
 
     /// <summary>The fastest instruction set this machine supports, picked once at start-up.</summary>
     public static SimdPath Path { get; } =
@@ -34,13 +53,14 @@ public static unsafe class MatVec
     /// <summary>
     /// <c>y[b, r] = Σc x[b, c] · w[r, c]</c> for b &lt; batch, r &lt; rows, c &lt; cols. All row-major:
     /// w is rows × cols, x is batch × cols, y (overwritten) is batch × rows. y must not overlap w or x.
+    /// Runs on up to <see cref="KernelThreads.Count"/> threads.
     /// </summary>
     public static void F32(float* w, float* x, float* y, int rows, int cols, int batch = 1) =>
-        Multiply(w, isBf16: false, x, y, rows, cols, batch, Path, ThreadsFor(rows, cols, sizeof(float)));
+        Multiply(w, isBf16: false, x, y, rows, cols, batch, Path, KernelThreads.Count);
 
     /// <summary>As <see cref="F32"/>, with w in BF16 given as raw bits (the top 16 bits of an F32).</summary>
     public static void Bf16(ushort* w, float* x, float* y, int rows, int cols, int batch = 1) =>
-        Multiply(w, isBf16: true, x, y, rows, cols, batch, Path, ThreadsFor(rows, cols, sizeof(ushort)));
+        Multiply(w, isBf16: true, x, y, rows, cols, batch, Path, KernelThreads.Count);
 
     internal static bool IsSupported(SimdPath path) => path switch
     {
@@ -50,9 +70,13 @@ public static unsafe class MatVec
         _ => false,
     };
 
-    /// <summary>The public entry points with the instruction set and thread count chosen by the caller (tests).</summary>
+    /// <summary>
+    /// The public entry points with the instruction set, the thread limit and (if not 0) the rows per
+    /// work item chosen by the caller: tests use it to run every path and awkward splits.
+    /// </summary>
     internal static void Multiply(
-        void* w, bool isBf16, float* x, float* y, int rows, int cols, int batch, SimdPath path, int threads)
+        void* w, bool isBf16, float* x, float* y, int rows, int cols, int batch, SimdPath path, int maxThreads,
+        int chunkTiles = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
@@ -64,22 +88,23 @@ public static unsafe class MatVec
         if (rows == 0)
             return;
 
-        var job = new Job(w, isBf16, x, y, rows, cols, batch, path);
-        KernelThreads.Run(&RunShare, &job, Math.Min(threads, TileCount(rows)));
+        var tiles = (rows + TileRows - 1) / TileRows;
+        var tileBytes = (long)TileRows * cols * (isBf16 ? sizeof(ushort) : sizeof(float));
+        var threads = (int)Math.Clamp(tiles * tileBytes / MinWeightBytesPerThread, 1, maxThreads);
+        if (chunkTiles <= 0)
+        {
+            var chunkBytes = Math.Clamp(tiles * tileBytes / (threads * ChunksPerThread), MinChunkBytes, MaxChunkBytes);
+            chunkTiles = threads == 1 ? tiles : (int)Math.Max(1, chunkBytes / Math.Max(1, tileBytes));
+        }
+
+        var job = new Job(w, isBf16, x, y, rows, cols, batch, path, chunkTiles);
+        var chunks = (int)(((long)tiles + chunkTiles - 1) / chunkTiles);
+        KernelThreads.For(chunks, &RunChunk, &job, threads);
     }
 
-    private static int ThreadsFor(int rows, int cols, int weightSize)
-    {
-        var weightBytes = (long)rows * cols * weightSize;
-        var worthwhile = Math.Min(weightBytes / MinWeightBytesPerThread, TileCount(rows));
-        return (int)Math.Clamp(worthwhile, 1, KernelThreads.Count);
-    }
-
-    private static int TileCount(int rows) => (rows + TileRows - 1) / TileRows;
-
-    // Lives on the dispatching thread's stack for the duration of KernelThreads.Run.
+    // Lives on the dispatching thread's stack for the duration of KernelThreads.For.
     private readonly struct Job(
-        void* w, bool isBf16, float* x, float* y, int rows, int cols, int batch, SimdPath path)
+        void* w, bool isBf16, float* x, float* y, int rows, int cols, int batch, SimdPath path, int chunkTiles)
     {
         public readonly void* W = w;
         public readonly bool IsBf16 = isBf16;
@@ -89,15 +114,14 @@ public static unsafe class MatVec
         public readonly int Cols = cols;
         public readonly int Batch = batch;
         public readonly SimdPath Path = path;
+        public readonly int ChunkTiles = chunkTiles;
     }
 
-    // One thread's contiguous run of whole tiles, so each thread streams its own slab of w.
-    private static void RunShare(void* state, int index, int count)
+    private static void RunChunk(void* state, int chunk)
     {
         var job = (Job*)state;
-        var tiles = TileCount(job->Rows);
-        var first = (int)((long)tiles * index / count) * TileRows;
-        var end = Math.Min((int)((long)tiles * (index + 1) / count) * TileRows, job->Rows);
+        var first = (int)Math.Min((long)chunk * job->ChunkTiles * TileRows, job->Rows);
+        var end = (int)Math.Min((long)first + job->ChunkTiles * TileRows, job->Rows);
         var w = job->W;
         var x = job->X;
         var y = job->Y;
@@ -126,8 +150,8 @@ public static unsafe class MatVec
         }
     }
 
-    // Fully optimised from the first call: tier-0 code of these generic loops is ~20x slower, and the first
-    // token of a conversation should not pay for warming them up.
+    // Fully optimised from the first call: tier-0 code (the first 30 calls, before tiering recompiles)
+    // keeps every vector in memory, and the first token of a conversation should not pay for that.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<TSimd, TVector, TWeight>(
         TWeight* w, float* x, float* y, int first, int end, int rows, int cols, int batch)
@@ -135,56 +159,79 @@ public static unsafe class MatVec
         where TVector : struct
         where TWeight : unmanaged
     {
+        if (batch <= SequentialMaxBatch)
+        {
+            for (var row = first; row < end; row++)
+                for (var b = 0; b < batch;)
+                    b += Pass<TSimd, TVector, TWeight, One>(w, x, y, row, rows, cols, b, batch - b, null, 0);
+            return;
+        }
+
+        // Each pass over a tile (one per group of inputs) asks for its share of the tile two ahead, so
+        // memory stays busy while later passes compute from cache.
+        var passes = (batch + TSimd.MaxBatch - 1) / TSimd.MaxBatch;
+        var prefetchShare = (nint)TileRows * cols * sizeof(TWeight) / passes;
+        var prefetchPerStep = (TileRows * 2 * TSimd.Width * sizeof(TWeight) + passes - 1) / passes;
         for (var row = first; row < end; row += TileRows)
         {
-            // The first pass brings the tile's rows in from memory; later passes find them in L1/L2.
-            var b = 0;
-            while (b < batch)
-            {
-                var left = batch - b;
-                var prefetch = b == 0 ? (byte*)(w + (nint)(row + TileRows) * cols) : null;
-                if (left >= 4 && TSimd.MaxBatch >= 4)
-                {
-                    Tile<TSimd, TVector, TWeight, Four>(w, x, y, row, rows, cols, b, prefetch);
-                    b += 4;
-                }
-                else if (left == 3 && TSimd.MaxBatch >= 3)
-                {
-                    Tile<TSimd, TVector, TWeight, Three>(w, x, y, row, rows, cols, b, prefetch);
-                    b += 3;
-                }
-                else if (left >= 2)
-                {
-                    Tile<TSimd, TVector, TWeight, Two>(w, x, y, row, rows, cols, b, prefetch);
-                    b += 2;
-                }
-                else
-                {
-                    Tile<TSimd, TVector, TWeight, One>(w, x, y, row, rows, cols, b, prefetch);
-                    b += 1;
-                }
-            }
+            var prefetch = (byte*)(w + (nint)(row + PrefetchTiles * TileRows) * cols);
+            for (var b = 0; b < batch; prefetch += prefetchShare)
+                b += Pass<TSimd, TVector, TWeight, Four>(w, x, y, row, rows, cols, b, batch - b, prefetch, prefetchPerStep);
         }
     }
 
-    /// <summary>
-    /// y for rows [row, row + 4) and inputs [b, b + TBatch.Value): 4 × TBatch accumulators, each fed
-    /// 2 vectors per step, then the columns left over by the vector loop added one at a time.
-    /// </summary>
-    /// <remarks>
-    /// The accumulators are separate locals, not an array, so the JIT keeps them all in registers; the
-    /// <c>TBatch.Value</c> tests are constants once the JIT specialises the method, so the unused ones
-    /// vanish. A tile running past the last row re-reads the last row (already in cache) and does not
-    /// store, which spares a separate kernel for the last 1–3 rows.
-    /// </remarks>
-    [SkipLocalsInit]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TSimd, TVector, TWeight, TBatch>(
-        TWeight* w, float* x, float* y, int row, int rows, int cols, int b, byte* prefetch)
+    /// <summary>One pass of <typeparamref name="TRows"/> rows over the next group of inputs; returns its size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Pass<TSimd, TVector, TWeight, TRows>(
+        TWeight* w, float* x, float* y, int row, int rows, int cols, int b, int left, byte* prefetch, int prefetchPerStep)
         where TSimd : ISimd<TVector>
         where TVector : struct
         where TWeight : unmanaged
-        where TBatch : IBatchSize
+        where TRows : ICount
+    {
+        // A single row needs a quarter of the accumulators, so 4 inputs fit even in 16 registers.
+        var maxBatch = TRows.Value == 1 ? 4 : TSimd.MaxBatch;
+        if (left >= 4 && maxBatch >= 4)
+        {
+            Tile<TSimd, TVector, TWeight, TRows, Four>(w, x, y, row, rows, cols, b, prefetch, prefetchPerStep);
+            return 4;
+        }
+
+        if (left == 3 && maxBatch >= 3)
+        {
+            Tile<TSimd, TVector, TWeight, TRows, Three>(w, x, y, row, rows, cols, b, prefetch, prefetchPerStep);
+            return 3;
+        }
+
+        if (left >= 2)
+        {
+            Tile<TSimd, TVector, TWeight, TRows, Two>(w, x, y, row, rows, cols, b, prefetch, prefetchPerStep);
+            return 2;
+        }
+
+        Tile<TSimd, TVector, TWeight, TRows, One>(w, x, y, row, rows, cols, b, prefetch, prefetchPerStep);
+        return 1;
+    }
+
+    /// <summary>
+    /// y for rows [row, row + TRows) and inputs [b, b + TBatch): TRows × TBatch accumulators, each fed 2
+    /// vectors per step, then the columns left over by the vector loop added one at a time.
+    /// </summary>
+    /// <remarks>
+    /// The accumulators are separate locals, not an array, so the JIT keeps them all in registers; the
+    /// <c>TRows.Value</c> and <c>TBatch.Value</c> tests are constants once the JIT specialises the method,
+    /// so the unused ones vanish. A tile running past the last row re-reads the last row (already in
+    /// cache) and does not store, which spares a separate kernel for the last 1–3 rows.
+    /// </remarks>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<TSimd, TVector, TWeight, TRows, TBatch>(
+        TWeight* w, float* x, float* y, int row, int rows, int cols, int b, byte* prefetch, int prefetchPerStep)
+        where TSimd : ISimd<TVector>
+        where TVector : struct
+        where TWeight : unmanaged
+        where TRows : ICount
+        where TBatch : ICount
     {
         var w0 = w + (nint)row * cols;
         var w1 = w + (nint)Math.Min(row + 1, rows - 1) * cols;
@@ -203,16 +250,14 @@ public static unsafe class MatVec
         TVector x2Low = default, x2High = default, x3Low = default, x3High = default;
 
         var step = 2 * TSimd.Width;
-        var stepBytes = TileRows * step * sizeof(TWeight);
+        var prefetchTarget = prefetch;
         var c = 0;
         for (; c <= cols - step; c += step)
         {
-            if (prefetch != null)
-            {
-                for (var offset = 0; offset < stepBytes; offset += 64)
-                    TSimd.Prefetch(prefetch + offset);
-                prefetch += stepBytes;
-            }
+            // This pass's share of the tile two ahead, at the pace this one is consumed.
+            prefetchTarget += prefetchPerStep;
+            for (; prefetch < prefetchTarget; prefetch += 64)
+                TSimd.Prefetch(prefetch);
 
             TSimd.Load(x0 + c, out x0Low, out x0High);
             if (TBatch.Value > 1) TSimd.Load(x1 + c, out x1Low, out x1High);
@@ -225,30 +270,39 @@ public static unsafe class MatVec
             if (TBatch.Value > 2) a02 = Dot<TSimd, TVector>(low, high, x2Low, x2High, a02);
             if (TBatch.Value > 3) a03 = Dot<TSimd, TVector>(low, high, x3Low, x3High, a03);
 
-            LoadWeights<TSimd, TVector, TWeight>(w1 + c, out low, out high);
-            a10 = Dot<TSimd, TVector>(low, high, x0Low, x0High, a10);
-            if (TBatch.Value > 1) a11 = Dot<TSimd, TVector>(low, high, x1Low, x1High, a11);
-            if (TBatch.Value > 2) a12 = Dot<TSimd, TVector>(low, high, x2Low, x2High, a12);
-            if (TBatch.Value > 3) a13 = Dot<TSimd, TVector>(low, high, x3Low, x3High, a13);
+            if (TRows.Value > 1)
+            {
+                LoadWeights<TSimd, TVector, TWeight>(w1 + c, out low, out high);
+                a10 = Dot<TSimd, TVector>(low, high, x0Low, x0High, a10);
+                if (TBatch.Value > 1) a11 = Dot<TSimd, TVector>(low, high, x1Low, x1High, a11);
+                if (TBatch.Value > 2) a12 = Dot<TSimd, TVector>(low, high, x2Low, x2High, a12);
+                if (TBatch.Value > 3) a13 = Dot<TSimd, TVector>(low, high, x3Low, x3High, a13);
+            }
 
-            LoadWeights<TSimd, TVector, TWeight>(w2 + c, out low, out high);
-            a20 = Dot<TSimd, TVector>(low, high, x0Low, x0High, a20);
-            if (TBatch.Value > 1) a21 = Dot<TSimd, TVector>(low, high, x1Low, x1High, a21);
-            if (TBatch.Value > 2) a22 = Dot<TSimd, TVector>(low, high, x2Low, x2High, a22);
-            if (TBatch.Value > 3) a23 = Dot<TSimd, TVector>(low, high, x3Low, x3High, a23);
+            if (TRows.Value > 2)
+            {
+                LoadWeights<TSimd, TVector, TWeight>(w2 + c, out low, out high);
+                a20 = Dot<TSimd, TVector>(low, high, x0Low, x0High, a20);
+                if (TBatch.Value > 1) a21 = Dot<TSimd, TVector>(low, high, x1Low, x1High, a21);
+                if (TBatch.Value > 2) a22 = Dot<TSimd, TVector>(low, high, x2Low, x2High, a22);
+                if (TBatch.Value > 3) a23 = Dot<TSimd, TVector>(low, high, x3Low, x3High, a23);
+            }
 
-            LoadWeights<TSimd, TVector, TWeight>(w3 + c, out low, out high);
-            a30 = Dot<TSimd, TVector>(low, high, x0Low, x0High, a30);
-            if (TBatch.Value > 1) a31 = Dot<TSimd, TVector>(low, high, x1Low, x1High, a31);
-            if (TBatch.Value > 2) a32 = Dot<TSimd, TVector>(low, high, x2Low, x2High, a32);
-            if (TBatch.Value > 3) a33 = Dot<TSimd, TVector>(low, high, x3Low, x3High, a33);
+            if (TRows.Value > 3)
+            {
+                LoadWeights<TSimd, TVector, TWeight>(w3 + c, out low, out high);
+                a30 = Dot<TSimd, TVector>(low, high, x0Low, x0High, a30);
+                if (TBatch.Value > 1) a31 = Dot<TSimd, TVector>(low, high, x1Low, x1High, a31);
+                if (TBatch.Value > 2) a32 = Dot<TSimd, TVector>(low, high, x2Low, x2High, a32);
+                if (TBatch.Value > 3) a33 = Dot<TSimd, TVector>(low, high, x3Low, x3High, a33);
+            }
         }
 
         var y0 = y + (nint)b * rows + row; // y[b, row]; the next input's outputs are `rows` further on
         Finish<TSimd, TVector, TWeight, TBatch>(w0, x0, y0, rows, cols, c, a00, a01, a02, a03);
-        if (row + 1 < rows) Finish<TSimd, TVector, TWeight, TBatch>(w1, x0, y0 + 1, rows, cols, c, a10, a11, a12, a13);
-        if (row + 2 < rows) Finish<TSimd, TVector, TWeight, TBatch>(w2, x0, y0 + 2, rows, cols, c, a20, a21, a22, a23);
-        if (row + 3 < rows) Finish<TSimd, TVector, TWeight, TBatch>(w3, x0, y0 + 3, rows, cols, c, a30, a31, a32, a33);
+        if (TRows.Value > 1 && row + 1 < rows) Finish<TSimd, TVector, TWeight, TBatch>(w1, x0, y0 + 1, rows, cols, c, a10, a11, a12, a13);
+        if (TRows.Value > 2 && row + 2 < rows) Finish<TSimd, TVector, TWeight, TBatch>(w2, x0, y0 + 2, rows, cols, c, a20, a21, a22, a23);
+        if (TRows.Value > 3 && row + 3 < rows) Finish<TSimd, TVector, TWeight, TBatch>(w3, x0, y0 + 3, rows, cols, c, a30, a31, a32, a33);
     }
 
     /// <summary>Writes one row's outputs: each accumulator's lanes plus the leftover columns from c on.</summary>
@@ -259,7 +313,7 @@ public static unsafe class MatVec
         where TSimd : ISimd<TVector>
         where TVector : struct
         where TWeight : unmanaged
-        where TBatch : IBatchSize
+        where TBatch : ICount
     {
         y0[0] = TSimd.Sum(a0) + LeftoverDot(wRow, x0, c, cols);
         if (TBatch.Value > 1) y0[rows] = TSimd.Sum(a1) + LeftoverDot(wRow, x0 + cols, c, cols);
@@ -303,16 +357,17 @@ public static unsafe class MatVec
             ? Unsafe.As<TWeight, float>(ref value)
             : BitConverter.Int32BitsToSingle(Unsafe.As<TWeight, ushort>(ref value) << 16);
 
-    private interface IBatchSize
+    // Compile-time counts of rows and inputs per pass: the JIT compiles a copy of Tile for each.
+    private interface ICount
     {
         static abstract int Value { get; }
     }
 
-    private readonly struct One : IBatchSize { public static int Value => 1; }
+    private readonly struct One : ICount { public static int Value => 1; }
 
-    private readonly struct Two : IBatchSize { public static int Value => 2; }
+    private readonly struct Two : ICount { public static int Value => 2; }
 
-    private readonly struct Three : IBatchSize { public static int Value => 3; }
+    private readonly struct Three : ICount { public static int Value => 3; }
 
-    private readonly struct Four : IBatchSize { public static int Value => 4; }
+    private readonly struct Four : ICount { public static int Value => 4; }
 }

@@ -48,7 +48,10 @@ internal unsafe interface ISimd<TVector> where TVector : struct
 
     static abstract float Sum(TVector vector);
 
-    /// <summary>Asks for the cache line at <paramref name="address"/> (never faults, even outside the matrix).</summary>
+    /// <summary>
+    /// Asks for the cache line at <paramref name="address"/> to be brought into L2. Never faults, so it
+    /// may point past the end of the matrix.
+    /// </summary>
     static abstract void Prefetch(byte* address);
 }
 
@@ -88,7 +91,7 @@ internal readonly unsafe struct Avx512Simd : ISimd<Vector512<float>>
     public static float Sum(Vector512<float> vector) => Vector512.Sum(vector);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Prefetch(byte* address) => Sse.Prefetch0(address);
+    public static void Prefetch(byte* address) => Sse.Prefetch1(address);
 }
 
 internal readonly unsafe struct Avx2Simd : ISimd<Vector256<float>>
@@ -123,7 +126,7 @@ internal readonly unsafe struct Avx2Simd : ISimd<Vector256<float>>
     public static float Sum(Vector256<float> vector) => Vector256.Sum(vector);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Prefetch(byte* address) => Sse.Prefetch0(address);
+    public static void Prefetch(byte* address) => Sse.Prefetch1(address);
 }
 
 internal readonly unsafe struct PortableSimd : ISimd<Vector<float>>

@@ -17,6 +17,7 @@ public sealed class Sampler
     private readonly Dictionary<int, int> _completionCounts = [];
     private readonly HashSet<int> _context;
     private float[] _work = [];
+    private float[] _sorted = [];
     private int[] _order = [];
 
     public Sampler(SamplingParams parameters, IEnumerable<int> prompt)
@@ -111,13 +112,14 @@ public sealed class Sampler
     private double KeepNucleus(Span<float> probabilities, double sum)
     {
         if (_order.Length != probabilities.Length)
-            _order = new int[probabilities.Length];
+            (_order, _sorted) = (new int[probabilities.Length], new float[probabilities.Length]);
         var count = 0;
         for (var i = 0; i < probabilities.Length; i++)
             if (probabilities[i] > 0)
                 _order[count++] = i;
         var order = _order.AsSpan(0, count);
-        var copy = probabilities.ToArray();
+        var copy = _sorted;
+        probabilities.CopyTo(copy);
         order.Sort((a, b) => copy[b].CompareTo(copy[a]) is var c && c != 0 ? c : a.CompareTo(b));
 
         var keep = _params.TopK > 0 ? Math.Min(_params.TopK, count) : count;
