@@ -33,6 +33,11 @@ public sealed unsafe class KvCache : IDisposable
         }
     }
 
+    /// <summary>Where one head's keys start: positions 0..Capacity-1 follow as rows of D floats. CPU only.</summary>
+    public float* KeysAddress(int layer, int head) => _keysAddress + Offset(layer, head, 0);
+
+    public float* ValuesAddress(int layer, int head) => _valuesAddress + Offset(layer, head, 0);
+
     /// <summary>The key of one head at one position (D floats), in place; CPU only.</summary>
     public Span<float> Key(int layer, int head, int position) => new(_keysAddress + Offset(layer, head, position), _headDim);
 

@@ -28,6 +28,21 @@ public sealed unsafe class Linear
         _biasAddress = _bias is null ? 0 : (nint)TensorMemory.Pointer<float>(_bias);
     }
 
+    /// <summary>
+    /// Several projections of the same input stacked row-wise into one matrix (q/k/v, gate/up), so one product
+    /// reads them all. The parts keep their stored type.
+    /// </summary>
+    public static Linear Stacked(Weights.SafeTensors weights, IReadOnlyList<(string Prefix, int Rows)> parts, int inFeatures, bool bias, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var weight = cat(parts.Select(p => weights.Load($"{p.Prefix}.weight", [p.Rows, inFeatures])).ToArray(), 0);
+        var biases = bias ? cat(parts.Select(p => weights.Load($"{p.Prefix}.bias", [p.Rows])).ToArray(), 0) : null;
+        var linear = new Linear(weight, biases, device);
+        linear._weight.MoveToOuterDisposeScope();
+        linear._bias?.MoveToOuterDisposeScope();
+        return linear;
+    }
+
     public int OutFeatures { get; }
 
     public int InFeatures { get; }

@@ -1,4 +1,5 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using ChatBlazor.Inference.Kernels;
 using ChatBlazor.Inference.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -106,16 +107,14 @@ public sealed class Rotary
 public sealed unsafe class Attention
 {
     private readonly ModelConfig _config;
-    private readonly Linear _q, _k, _v, _o;
+    private readonly Linear _qkv, _o; // q, k and v projections stacked into one matrix: one product instead of three
 
     public Attention(ModelConfig c, SafeTensors weights, string prefix, Device device)
     {
         _config = c;
-        Tensor? Bias(string name, long size) => c.AttentionBias ? weights.Load($"{prefix}.{name}.bias", [size]) : null;
-        _q = new Linear(weights.Load($"{prefix}.q_proj.weight", [c.NumHeads * c.HeadDim, c.HiddenSize]), Bias("q_proj", c.NumHeads * c.HeadDim), device);
-        _k = new Linear(weights.Load($"{prefix}.k_proj.weight", [c.NumKvHeads * c.HeadDim, c.HiddenSize]), Bias("k_proj", c.NumKvHeads * c.HeadDim), device);
-        _v = new Linear(weights.Load($"{prefix}.v_proj.weight", [c.NumKvHeads * c.HeadDim, c.HiddenSize]), Bias("v_proj", c.NumKvHeads * c.HeadDim), device);
-        _o = new Linear(weights.Load($"{prefix}.o_proj.weight", [c.HiddenSize, c.NumHeads * c.HeadDim]), null, device);
+        var (q, kv) = (c.NumHeads * c.HeadDim, c.NumKvHeads * c.HeadDim);
+        _qkv = Linear.Stacked(weights, [($"{prefix}.q_proj", q), ($"{prefix}.k_proj", kv), ($"{prefix}.v_proj", kv)], c.HiddenSize, c.AttentionBias, device);
+        _o = new Linear(weights.Load($"{prefix}.o_proj.weight", [c.HiddenSize, q]), null, device);
     }
 
     /// <summary>x: (T, E) at positions start..start+T-1; appends this chunk's keys and values to the cache.</summary>
@@ -123,18 +122,20 @@ public sealed unsafe class Attention
     {
         var (t, d, kvHeads) = (x.shape[0], _config.HeadDim, _config.NumKvHeads);
         var group = _config.NumHeads / kvHeads;
-        var q = Rotary.Apply(_q.Forward(x).view(t, _config.NumHeads, d).transpose(0, 1), cos, sin); // (H, T, D)
-        var k = Rotary.Apply(_k.Forward(x).view(t, kvHeads, d).transpose(0, 1), cos, sin);          // (K, T, D)
-        var v = _v.Forward(x).view(t, kvHeads, d).transpose(0, 1);                                    // (K, T, D)
+        var qkv = _qkv.Forward(x);                                                                    // (T, (H+2K)*D)
+        var (qSize, kvSize) = (_config.NumHeads * d, kvHeads * d);
+        var q = Rotary.Apply(qkv.narrow(1, 0, qSize).view(t, _config.NumHeads, d).transpose(0, 1), cos, sin); // (H, T, D)
+        var k = Rotary.Apply(qkv.narrow(1, qSize, kvSize).view(t, kvHeads, d).transpose(0, 1), cos, sin);    // (K, T, D)
+        var v = qkv.narrow(1, qSize + kvSize, kvSize).view(t, kvHeads, d).transpose(0, 1);                   // (K, T, D)
         var (keys, values) = cache.Append(layer, start, k, v);                                        // (K, L, D)
 
-        // Grouped-query attention without copying keys: the G query heads that share a key head attend together.
-        var queries = q.reshape(kvHeads, group * t, d);                                               // (K, G*T, D)
-        var scores = queries.matmul(keys.transpose(1, 2)) * (1.0 / Math.Sqrt(d));                     // (K, G*T, L)
-        if (t > 1)
-            scores = scores.masked_fill(CausalMask(t, start, keys.shape[1], x.device).repeat(group, 1), float.NegativeInfinity);
-        var attended = scores.softmax(-1).matmul(values);                                             // (K, G*T, D)
-        return _o.Forward(attended.view(_config.NumHeads, t, d).transpose(0, 1).reshape(t, _config.NumHeads * d));
+        // LibTorch's fused attention; each key head is repeated for the G query heads that share it.
+        // A chunk that starts at 0 is plain causal; a later chunk also sees every earlier position.
+        var (expandedKeys, expandedValues) = group == 1 ? (keys, values) : (keys.repeat_interleave(group, 0), values.repeat_interleave(group, 0));
+        var attended = start == 0
+            ? nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, is_casual: t > 1)
+            : nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, attn_mask: CausalMask(t, start, keys.shape[1], x.device).logical_not()); // (H, T, D)
+        return _o.Forward(attended.transpose(0, 1).reshape(t, _config.NumHeads * d));
     }
 
     /// <summary>One token at <paramref name="position"/>: x (E) → output (E); its key and value go into the cache.</summary>
@@ -142,37 +143,57 @@ public sealed unsafe class Attention
     {
         var (d, kvHeads) = (_config.HeadDim, _config.NumKvHeads);
         var group = _config.NumHeads / kvHeads;
-        fixed (float* xp = x, q = b.Q, k = b.K, v = b.V)
-        {
-            _q.Step(xp, q);
-            _k.Step(xp, k);
-            _v.Step(xp, v);
-        }
-        Rotary.StepApply(b.Q, d, b.Cos, b.Sin);
-        Rotary.StepApply(b.K, d, b.Cos, b.Sin);
+        fixed (float* xp = x, qkv = b.Qkv)
+            _qkv.Step(xp, qkv);
+        var (qSize, kvSize) = (_config.NumHeads * d, kvHeads * d);
+        var q = b.Qkv.AsSpan(0, qSize);
+        var k = b.Qkv.AsSpan(qSize, kvSize);
+        var v = b.Qkv.AsSpan(qSize + kvSize, kvSize);
+        Rotary.StepApply(q, d, b.Cos, b.Sin);
+        Rotary.StepApply(k, d, b.Cos, b.Sin);
         for (var h = 0; h < kvHeads; h++)
         {
-            b.K.AsSpan(h * d, d).CopyTo(cache.Key(layer, h, position));
-            b.V.AsSpan(h * d, d).CopyTo(cache.Value(layer, h, position));
+            k.Slice(h * d, d).CopyTo(cache.Key(layer, h, position));
+            v.Slice(h * d, d).CopyTo(cache.Value(layer, h, position));
         }
 
         var length = position + 1;
-        var scores = b.Scores.AsSpan(0, length);
-        var scale = 1f / MathF.Sqrt(d);
-        for (var head = 0; head < _config.NumHeads; head++)
+        TensorPrimitives.Multiply(q, 1f / MathF.Sqrt(d), q); // scale the queries once rather than every score
+        for (var kvHead = 0; kvHead < kvHeads; kvHead++)
         {
-            var kvHead = head / group;
-            var query = b.Q.AsSpan(head * d, d);
-            for (var j = 0; j < length; j++)
-                scores[j] = TensorPrimitives.Dot(query, cache.Key(layer, kvHead, j)) * scale;
-            TensorPrimitives.SoftMax(scores, scores);
-            var attended = b.Attended.AsSpan(head * d, d);
-            attended.Clear();
-            for (var j = 0; j < length; j++)
-                TensorPrimitives.MultiplyAdd(cache.Value(layer, kvHead, j), scores[j], attended, attended);
+            // The G query heads that share this key head go together: the cache holds this head's keys for
+            // positions 0..L-1 as contiguous rows, so scores (G, L) = queries (G, D) · keys (L, D)ᵀ is one product.
+            fixed (float* queries = q.Slice(kvHead * group * d), scores = b.Scores, attended = b.Attended.AsSpan(kvHead * group * d))
+            {
+                MatVec.F32(cache.KeysAddress(layer, kvHead), queries, scores, length, d, group);
+                for (var g = 0; g < group; g++)
+                    TensorPrimitives.SoftMax(new ReadOnlySpan<float>(scores + g * length, length), new Span<float>(scores + g * length, length));
+                WeightedSum(cache.ValuesAddress(layer, kvHead), length, d, scores, group, attended);
+            }
         }
         fixed (float* a = b.Attended, o = output)
             _o.Step(a, o);
+    }
+
+    /// <summary>output (G, D) = probabilities (G, L) · values (L, D): each value row is read once for all G heads.</summary>
+    private static void WeightedSum(float* values, int length, int d, float* probabilities, int group, float* output)
+    {
+        new Span<float>(output, group * d).Clear();
+        var width = System.Numerics.Vector<float>.Count;
+        for (var j = 0; j < length; j++)
+        {
+            var row = values + (long)j * d;
+            for (var g = 0; g < group; g++)
+            {
+                var p = probabilities[g * length + j];
+                var o = output + g * d;
+                var i = 0;
+                for (; i <= d - width; i += width)
+                    System.Numerics.Vector.Store(System.Numerics.Vector.Load(row + i) * p + System.Numerics.Vector.Load(o + i), o + i);
+                for (; i < d; i++)
+                    o[i] += p * row[i];
+            }
+        }
     }
 
     /// <summary>True where query i (at position start+i) must not see key j.</summary>
@@ -183,26 +204,30 @@ public sealed unsafe class Attention
 /// <summary>SwiGLU: down(silu(gate(x)) * up(x)).</summary>
 public sealed unsafe class Mlp(ModelConfig c, SafeTensors weights, string prefix, Device device)
 {
-    private readonly Linear _gate = new(weights.Load($"{prefix}.gate_proj.weight", [c.IntermediateSize, c.HiddenSize]), null, device);
-    private readonly Linear _up = new(weights.Load($"{prefix}.up_proj.weight", [c.IntermediateSize, c.HiddenSize]), null, device);
+    // gate and up stacked into one matrix: one product instead of two.
+    private readonly Linear _gateUp = Linear.Stacked(weights, [($"{prefix}.gate_proj", c.IntermediateSize), ($"{prefix}.up_proj", c.IntermediateSize)], c.HiddenSize, false, device);
     private readonly Linear _down = new(weights.Load($"{prefix}.down_proj.weight", [c.HiddenSize, c.IntermediateSize]), null, device);
 
-    public Tensor Forward(Tensor x) => _down.Forward(nn.functional.silu(_gate.Forward(x)) * _up.Forward(x));
+    public Tensor Forward(Tensor x)
+    {
+        var gateUp = _gateUp.Forward(x);                                                               // (T, 2I)
+        var size = c.IntermediateSize;
+        return _down.Forward(nn.functional.silu(gateUp.narrow(1, 0, size)) * gateUp.narrow(1, size, size));
+    }
 
     public void Step(ReadOnlySpan<float> x, StepBuffers b, Span<float> output)
     {
-        fixed (float* xp = x, gate = b.Gate, up = b.Up, o = output)
-        {
-            _gate.Step(xp, gate);
-            _up.Step(xp, up);
-            // silu(g) * u = g * sigmoid(g) * u
-            var g = b.Gate.AsSpan();
-            TensorPrimitives.Sigmoid(g, b.Hidden);
-            TensorPrimitives.Multiply(b.Hidden, g, b.Hidden);
-            TensorPrimitives.Multiply(b.Hidden, b.Up, b.Hidden);
-            fixed (float* h = b.Hidden)
-                _down.Step(h, o);
-        }
+        fixed (float* xp = x, gateUp = b.GateUp)
+            _gateUp.Step(xp, gateUp);
+        var size = c.IntermediateSize;
+        var gate = b.GateUp.AsSpan(0, size);
+        var up = b.GateUp.AsSpan(size, size);
+        // silu(g) * u = g * sigmoid(g) * u
+        TensorPrimitives.Sigmoid(gate, b.Hidden);
+        TensorPrimitives.Multiply(b.Hidden, gate, b.Hidden);
+        TensorPrimitives.Multiply(b.Hidden, up, b.Hidden);
+        fixed (float* h = b.Hidden, o = output)
+            _down.Step(h, o);
     }
 }
 
@@ -237,13 +262,10 @@ public sealed class StepBuffers(ModelConfig c)
     public readonly float[] X = new float[c.HiddenSize];
     public readonly float[] Normed = new float[c.HiddenSize];
     public readonly float[] Delta = new float[c.HiddenSize];
-    public readonly float[] Q = new float[c.NumHeads * c.HeadDim];
-    public readonly float[] K = new float[c.NumKvHeads * c.HeadDim];
-    public readonly float[] V = new float[c.NumKvHeads * c.HeadDim];
+    public readonly float[] Qkv = new float[(c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim];
     public readonly float[] Attended = new float[c.NumHeads * c.HeadDim];
-    public readonly float[] Scores = new float[c.MaxPositionEmbeddings];
-    public readonly float[] Gate = new float[c.IntermediateSize];
-    public readonly float[] Up = new float[c.IntermediateSize];
+    public readonly float[] Scores = new float[c.NumHeads / c.NumKvHeads * c.MaxPositionEmbeddings];
+    public readonly float[] GateUp = new float[2 * c.IntermediateSize];
     public readonly float[] Hidden = new float[c.IntermediateSize];
     public readonly float[] Cos = new float[c.HeadDim / 2];
     public readonly float[] Sin = new float[c.HeadDim / 2];
@@ -302,7 +324,11 @@ public sealed unsafe class LlamaModel
         var x = _embedding.index_select(0, ids).to(ScalarType.Float32);                                 // (T, E)
         var (cos, sin) = _rotary.Angles(arange(start, start + tokens.Length, device: Device));
         foreach (var block in _blocks)
-            x = block.Forward(x, cache, start, cos, sin);
+        {
+            // Free each layer's intermediates as soon as it is done, or a long prompt holds all layers' at once.
+            using var layer = NewDisposeScope();
+            x = block.Forward(x, cache, start, cos, sin).MoveToOuterDisposeScope();
+        }
         if (lastOnly)
             x = x.narrow(0, tokens.Length - 1, 1);
         return _lmHead.Forward(_norm.Forward(x)).MoveToOuterDisposeScope();                             // (T or 1, V)
