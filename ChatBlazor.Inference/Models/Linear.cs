@@ -15,6 +15,7 @@ public sealed unsafe class Linear
     private readonly Tensor _weight; // (out, in)
     private readonly Tensor? _bias;  // (out), F32
     private readonly nint _weightAddress, _biasAddress; // for Step, on the CPU
+    private readonly bool _isBf16;
 
     public Linear(Tensor weight, Tensor? bias, Device device)
     {
@@ -22,6 +23,7 @@ public sealed unsafe class Linear
         _weight = device.type == DeviceType.CPU || weight.dtype != ScalarType.Float32 ? weight.to(device) : weight.to(ScalarType.BFloat16).to(device);
         _bias = bias?.to(ScalarType.Float32).to(device);
         (OutFeatures, InFeatures) = ((int)_weight.shape[0], (int)_weight.shape[1]);
+        _isBf16 = _weight.dtype == ScalarType.BFloat16;
         if (device.type != DeviceType.CPU)
             return;
         _weightAddress = (nint)TensorMemory.Pointer<byte>(_weight);
@@ -43,6 +45,9 @@ public sealed unsafe class Linear
         return linear;
     }
 
+    /// <summary>Up to this many rows the SIMD kernels beat LibTorch; beyond, LibTorch's matrix products win.</summary>
+    private const int MaxKernelRows = 16;
+
     public int OutFeatures { get; }
 
     public int InFeatures { get; }
@@ -50,7 +55,7 @@ public sealed unsafe class Linear
     /// <summary>y (batch, out) = x (batch, in) Wᵀ + b on raw CPU memory, for decoding.</summary>
     public void Step(float* x, float* y, int batch = 1)
     {
-        if (_weight.dtype == ScalarType.Float32)
+        if (!_isBf16)
             MatVec.F32((float*)_weightAddress, x, y, OutFeatures, InFeatures, batch);
         else
             MatVec.Bf16((ushort*)_weightAddress, x, y, OutFeatures, InFeatures, batch);
@@ -69,6 +74,14 @@ public sealed unsafe class Linear
     {
         if (_weight.device_type != DeviceType.CPU)
             return nn.functional.linear(x.to(_weight.dtype), _weight, _bias?.to(_weight.dtype)).to(ScalarType.Float32);
+        if (x.shape[0] <= MaxKernelRows)
+        {
+            // Few rows (the last position of a prefill, a decode step): our kernels, no widened copy of the weights.
+            using var input = x.contiguous();
+            var y = empty(x.shape[0], OutFeatures);
+            Step(TensorMemory.Pointer<float>(input), TensorMemory.Pointer<float>(y), (int)x.shape[0]);
+            return y;
+        }
         if (_weight.dtype == ScalarType.Float32)
             return nn.functional.linear(x, _weight, _bias);
         // 16-bit weights on a CPU: widen for the product, so accumulation stays F32.
