@@ -58,6 +58,28 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void ATensorStoredPastTheFirstTwoGigabytesOfAShardReadsCorrectly()
+    {
+        // A sparse file: 2 GiB of unwritten (zero, diskless) data, then one real tensor.
+        const long offset = (1L << 31) + 8;
+        var header = System.Text.Encoding.UTF8.GetBytes(
+            $$$"""{"filler":{"dtype":"F32","shape":[{{{offset / 4}}}],"data_offsets":[0,{{{offset}}}]},"far":{"dtype":"F32","shape":[2],"data_offsets":[{{{offset}}},{{{offset + 8}}}]}}""");
+        using (var file = new FileStream(Path.Combine(_dir, "model.safetensors"), FileMode.Create))
+        {
+            file.Write(BitConverter.GetBytes((long)header.Length));
+            file.Write(header);
+            file.SetLength(8 + header.Length + offset + 8);
+            file.Position = 8 + header.Length + offset;
+            file.Write(BitConverter.GetBytes(1.25f));
+            file.Write(BitConverter.GetBytes(-7.5f));
+        }
+
+        using var far = SafeTensors.Open(_dir).Load("far", [2]);
+
+        Assert.Equal([1.25f, -7.5f], far.data<float>().ToArray());
+    }
+
+    [Fact]
     public void AMissingTensorIsNamedInTheError()
     {
         using var scope = NewDisposeScope();
