@@ -134,7 +134,7 @@ public sealed unsafe class Attention
         var (expandedKeys, expandedValues) = group == 1 ? (keys, values) : (keys.repeat_interleave(group, 0), values.repeat_interleave(group, 0));
         var attended = start == 0
             ? nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, is_casual: t > 1)
-            : nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, attn_mask: CausalMask(t, start, keys.shape[1], x.device).logical_not()); // (H, T, D)
+            : nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, attn_mask: Visible(t, start, keys.shape[1], x.device)); // (H, T, D)
         return _o.Forward(attended.transpose(0, 1).reshape(t, _config.NumHeads * d));
     }
 
@@ -196,9 +196,9 @@ public sealed unsafe class Attention
         }
     }
 
-    /// <summary>True where query i (at position start+i) must not see key j.</summary>
-    private static Tensor CausalMask(long t, int start, long length, Device device) =>
-        arange(length, device: device).unsqueeze(0) > (arange(t, device: device) + start).unsqueeze(1);
+    /// <summary>(T, L): true where query i, at position start+i, may attend to key j.</summary>
+    private static Tensor Visible(long t, int start, long length, Device device) =>
+        arange(length, device: device).unsqueeze(0) <= (arange(t, device: device) + start).unsqueeze(1);
 }
 
 /// <summary>SwiGLU: down(silu(gate(x)) * up(x)).</summary>
@@ -282,6 +282,9 @@ public sealed unsafe class LlamaModel
     private readonly RmsNorm _norm;
     private readonly Linear _lmHead;
     private readonly Rotary _rotary;
+    private readonly nint _embeddingAddress; // for Step, on the CPU
+    private readonly StepBuffers _step;      // one step at a time: _stepLock
+    private readonly Lock _stepLock = new();
 
     public LlamaModel(ModelConfig config, SafeTensors weights, Device device)
     {
@@ -299,10 +302,6 @@ public sealed unsafe class LlamaModel
         _step = new StepBuffers(config);
         _embeddingAddress = device.type == DeviceType.CPU ? (nint)TensorMemory.Pointer<byte>(_embedding) : 0;
     }
-
-    private readonly StepBuffers _step;
-    private readonly nint _embeddingAddress;
-    private readonly Lock _stepLock = new();
 
     public ModelConfig Config { get; }
 

@@ -93,4 +93,25 @@ public class GoldenModelTests
             Assert.True(worst <= 1e-4, $"position {position}: largest logit difference {worst}");
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void APromptPrefilledInChunksGivesTheSameLogitsAsInOnePass(string model)
+    {
+        var llama = LlamaModel.Load(FixturePath(model));
+        var prompt = Load(model).cases[1].prompt; // 120 tokens
+
+        using var wholeCache = new KvCache(llama.Config, prompt.Length, llama.Device);
+        using var whole = llama.Forward(prompt, 0, wholeCache, lastOnly: false);
+        using var cache = new KvCache(llama.Config, prompt.Length, llama.Device);
+        using var first = llama.Forward(prompt.AsSpan(0, 50), 0, cache, lastOnly: false);
+        using var second = llama.Forward(prompt.AsSpan(50), 50, cache, lastOnly: false);
+
+        for (var position = 0; position < prompt.Length; position++)
+        {
+            var chunked = position < 50 ? Row(first, position) : Row(second, position - 50);
+            var worst = Row(whole, position).Zip(chunked, (e, a) => Math.Abs(e - a)).Max();
+            Assert.True(worst <= 1e-4, $"position {position}: largest logit difference {worst}");
+        }
+    }
 }
