@@ -138,41 +138,51 @@ public sealed unsafe class Attention
         return _o.Forward(attended.transpose(0, 1).reshape(t, _config.NumHeads * d));
     }
 
-    /// <summary>One token at <paramref name="position"/>: x (E) → output (E); its key and value go into the cache.</summary>
-    public void Step(ReadOnlySpan<float> x, int layer, KvCache cache, int position, StepBuffers b, Span<float> output)
+    /// <summary>
+    /// One token for each of B sequences: x (B, E) → output (B, E). Row r is at positions[r] of caches[r], where its
+    /// key and value are stored. The projections read their weights once for all rows.
+    /// </summary>
+    public void Step(ReadOnlySpan<float> x, int layer, ReadOnlySpan<int> positions, IReadOnlyList<KvCache> caches, StepBuffers b, Span<float> output)
     {
-        var (d, kvHeads) = (_config.HeadDim, _config.NumKvHeads);
+        var (d, kvHeads, rows) = (_config.HeadDim, _config.NumKvHeads, positions.Length);
         var group = _config.NumHeads / kvHeads;
-        fixed (float* xp = x, qkv = b.Qkv)
-            _qkv.Step(xp, qkv);
         var (qSize, kvSize) = (_config.NumHeads * d, kvHeads * d);
-        var q = b.Qkv.AsSpan(0, qSize);
-        var k = b.Qkv.AsSpan(qSize, kvSize);
-        var v = b.Qkv.AsSpan(qSize + kvSize, kvSize);
-        Rotary.StepApply(q, d, b.Cos, b.Sin);
-        Rotary.StepApply(k, d, b.Cos, b.Sin);
-        for (var h = 0; h < kvHeads; h++)
+        var width = qSize + 2 * kvSize;
+        fixed (float* xp = x, qkv = b.Qkv)
+            _qkv.Step(xp, qkv, rows);
+        for (var r = 0; r < rows; r++)
         {
-            k.Slice(h * d, d).CopyTo(cache.Key(layer, h, position));
-            v.Slice(h * d, d).CopyTo(cache.Value(layer, h, position));
-        }
-
-        var length = position + 1;
-        TensorPrimitives.Multiply(q, 1f / MathF.Sqrt(d), q); // scale the queries once rather than every score
-        for (var kvHead = 0; kvHead < kvHeads; kvHead++)
-        {
-            // The G query heads that share this key head go together: the cache holds this head's keys for
-            // positions 0..L-1 as contiguous rows, so scores (G, L) = queries (G, D) · keys (L, D)ᵀ is one product.
-            fixed (float* queries = q.Slice(kvHead * group * d), scores = b.Scores, attended = b.Attended.AsSpan(kvHead * group * d))
+            var (cache, position) = (caches[r], positions[r]);
+            var q = b.Qkv.AsSpan(r * width, qSize);
+            var k = b.Qkv.AsSpan(r * width + qSize, kvSize);
+            var v = b.Qkv.AsSpan(r * width + qSize + kvSize, kvSize);
+            var cos = b.Cos.AsSpan(r * d / 2, d / 2);
+            var sin = b.Sin.AsSpan(r * d / 2, d / 2);
+            Rotary.StepApply(q, d, cos, sin);
+            Rotary.StepApply(k, d, cos, sin);
+            for (var h = 0; h < kvHeads; h++)
             {
-                MatVec.F32(cache.KeysAddress(layer, kvHead), queries, scores, length, d, group);
-                for (var g = 0; g < group; g++)
-                    TensorPrimitives.SoftMax(new ReadOnlySpan<float>(scores + g * length, length), new Span<float>(scores + g * length, length));
-                WeightedSum(cache.ValuesAddress(layer, kvHead), length, d, scores, group, attended);
+                k.Slice(h * d, d).CopyTo(cache.Key(layer, h, position));
+                v.Slice(h * d, d).CopyTo(cache.Value(layer, h, position));
+            }
+
+            var length = position + 1;
+            TensorPrimitives.Multiply(q, 1f / MathF.Sqrt(d), q); // scale the queries once rather than every score
+            for (var kvHead = 0; kvHead < kvHeads; kvHead++)
+            {
+                // The G query heads that share this key head go together: the cache holds this head's keys for
+                // positions 0..L-1 as contiguous rows, so scores (G, L) = queries (G, D) · keys (L, D)ᵀ is one product.
+                fixed (float* queries = q.Slice(kvHead * group * d), scores = b.Scores, attended = b.Attended.AsSpan(r * qSize + kvHead * group * d))
+                {
+                    MatVec.F32(cache.KeysAddress(layer, kvHead), queries, scores, length, d, group);
+                    for (var g = 0; g < group; g++)
+                        TensorPrimitives.SoftMax(new ReadOnlySpan<float>(scores + g * length, length), new Span<float>(scores + g * length, length));
+                    WeightedSum(cache.ValuesAddress(layer, kvHead), length, d, scores, group, attended);
+                }
             }
         }
         fixed (float* a = b.Attended, o = output)
-            _o.Step(a, o);
+            _o.Step(a, o, rows);
     }
 
     /// <summary>output (G, D) = probabilities (G, L) · values (L, D): each value row is read once for all G heads.</summary>
@@ -215,19 +225,24 @@ public sealed unsafe class Mlp(ModelConfig c, SafeTensors weights, string prefix
         return _down.Forward(nn.functional.silu(gateUp.narrow(1, 0, size)) * gateUp.narrow(1, size, size));
     }
 
-    public void Step(ReadOnlySpan<float> x, StepBuffers b, Span<float> output)
+    /// <summary>x (B, E) → output (B, E).</summary>
+    public void Step(ReadOnlySpan<float> x, int rows, StepBuffers b, Span<float> output)
     {
-        fixed (float* xp = x, gateUp = b.GateUp)
-            _gateUp.Step(xp, gateUp);
         var size = c.IntermediateSize;
-        var gate = b.GateUp.AsSpan(0, size);
-        var up = b.GateUp.AsSpan(size, size);
-        // silu(g) * u = g * sigmoid(g) * u
-        TensorPrimitives.Sigmoid(gate, b.Hidden);
-        TensorPrimitives.Multiply(b.Hidden, gate, b.Hidden);
-        TensorPrimitives.Multiply(b.Hidden, up, b.Hidden);
+        fixed (float* xp = x, gateUp = b.GateUp)
+            _gateUp.Step(xp, gateUp, rows);
+        for (var r = 0; r < rows; r++)
+        {
+            var gate = b.GateUp.AsSpan(r * 2 * size, size);
+            var up = b.GateUp.AsSpan(r * 2 * size + size, size);
+            var hidden = b.Hidden.AsSpan(r * size, size);
+            // silu(g) * u = g * sigmoid(g) * u
+            TensorPrimitives.Sigmoid(gate, hidden);
+            TensorPrimitives.Multiply(hidden, gate, hidden);
+            TensorPrimitives.Multiply(hidden, up, hidden);
+        }
         fixed (float* h = b.Hidden, o = output)
-            _down.Step(h, o);
+            _down.Step(h, o, rows);
     }
 }
 
@@ -244,33 +259,37 @@ public sealed class Block(ModelConfig c, SafeTensors weights, int index, Device 
         return x + _mlp.Forward(_mlpNorm.Forward(x));
     }
 
-    /// <summary>x (E) is the residual stream, updated in place.</summary>
-    public void Step(Span<float> x, KvCache cache, int position, StepBuffers b)
+    /// <summary>x (B, E) is the residual stream of B sequences, updated in place.</summary>
+    public void Step(Span<float> x, ReadOnlySpan<int> positions, IReadOnlyList<KvCache> caches, StepBuffers b)
     {
-        _attentionNorm.Step(x, b.Normed);
-        _attention.Step(b.Normed, index, cache, position, b, b.Delta);
-        TensorPrimitives.Add(x, b.Delta, x);
-        _mlpNorm.Step(x, b.Normed);
-        _mlp.Step(b.Normed, b, b.Delta);
-        TensorPrimitives.Add(x, b.Delta, x);
+        var (rows, e) = (positions.Length, c.HiddenSize);
+        var normed = b.Normed.AsSpan(0, rows * e);
+        var delta = b.Delta.AsSpan(0, rows * e);
+        for (var r = 0; r < rows; r++)
+            _attentionNorm.Step(x.Slice(r * e, e), normed.Slice(r * e, e));
+        _attention.Step(normed, index, positions, caches, b, delta);
+        TensorPrimitives.Add(x, delta, x);
+        for (var r = 0; r < rows; r++)
+            _mlpNorm.Step(x.Slice(r * e, e), normed.Slice(r * e, e));
+        _mlp.Step(normed, rows, b, delta);
+        TensorPrimitives.Add(x, delta, x);
     }
 }
 
-/// <summary>Scratch memory for one decoding step, allocated once per model.</summary>
-public sealed class StepBuffers(ModelConfig c)
+/// <summary>Scratch memory for decoding steps of up to <see cref="LlamaModel.MaxStepBatch"/> sequences, allocated once per model.</summary>
+public sealed class StepBuffers(ModelConfig c, int rows)
 {
-    public readonly float[] X = new float[c.HiddenSize];
-    public readonly float[] Normed = new float[c.HiddenSize];
-    public readonly float[] Delta = new float[c.HiddenSize];
-    public readonly float[] Qkv = new float[(c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim];
-    public readonly float[] Attended = new float[c.NumHeads * c.HeadDim];
-    public readonly float[] Scores = new float[c.NumHeads / c.NumKvHeads * c.MaxPositionEmbeddings];
-    public readonly float[] GateUp = new float[2 * c.IntermediateSize];
-    public readonly float[] Hidden = new float[c.IntermediateSize];
-    public readonly float[] Cos = new float[c.HeadDim / 2];
-    public readonly float[] Sin = new float[c.HeadDim / 2];
+    public readonly float[] X = new float[rows * c.HiddenSize];
+    public readonly float[] Normed = new float[rows * c.HiddenSize];
+    public readonly float[] Delta = new float[rows * c.HiddenSize];
+    public readonly float[] Qkv = new float[rows * (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim];
+    public readonly float[] Attended = new float[rows * c.NumHeads * c.HeadDim];
+    public readonly float[] Scores = new float[c.NumHeads / c.NumKvHeads * c.MaxPositionEmbeddings]; // one sequence at a time
+    public readonly float[] GateUp = new float[rows * 2 * c.IntermediateSize];
+    public readonly float[] Hidden = new float[rows * c.IntermediateSize];
+    public readonly float[] Cos = new float[rows * c.HeadDim / 2];
+    public readonly float[] Sin = new float[rows * c.HeadDim / 2];
 }
-
 /// <summary>
 /// The weights of a Llama-family model, shared by every sequence. Per-sequence state lives in a
 /// <see cref="KvCache"/>, so one model serves many conversations.
@@ -299,7 +318,7 @@ public sealed unsafe class LlamaModel
             ? new Linear(_embedding, null, device)
             : new Linear(weights.Load("lm_head.weight", [config.VocabSize, config.HiddenSize]), null, device);
         _rotary = new Rotary(config, device);
-        _step = new StepBuffers(config);
+        _step = new StepBuffers(config, MaxStepBatch);
         _embeddingAddress = device.type == DeviceType.CPU ? (nint)TensorMemory.Pointer<byte>(_embedding) : 0;
     }
 
@@ -333,34 +352,52 @@ public sealed unsafe class LlamaModel
         return _lmHead.Forward(_norm.Forward(x)).MoveToOuterDisposeScope();                             // (T or 1, V)
     }
 
+    /// <summary>The most sequences one <see cref="Step(ReadOnlySpan{int}, ReadOnlySpan{int}, IReadOnlyList{KvCache}, Span{float})"/> takes.</summary>
+    public const int MaxStepBatch = 16;
+
+    /// <summary>Decodes one token at <paramref name="position"/> and writes its next-token logits (V).</summary>
+    public void Step(int token, int position, KvCache cache, Span<float> logits) => Step([token], [position], [cache], logits);
+
     /// <summary>
-    /// Decodes one token at <paramref name="position"/> and writes its next-token logits (V). On the CPU this runs
-    /// our own kernels on the same weights and cache; elsewhere it is <see cref="Forward"/> on one token.
+    /// Decodes one token for each of B sequences (token r at positions[r] of caches[r]) and writes their next-token
+    /// logits, (B, V). On the CPU this runs our own kernels on the same weights and caches, reading each weight
+    /// matrix once for the whole batch; elsewhere it is <see cref="Forward"/> per sequence.
     /// </summary>
-    public void Step(int token, int position, KvCache cache, Span<float> logits)
+    public void Step(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, IReadOnlyList<KvCache> caches, Span<float> logits)
     {
+        var (rows, e, v) = (tokens.Length, Config.HiddenSize, Config.VocabSize);
+        if (rows > MaxStepBatch || positions.Length != rows || caches.Count != rows || logits.Length < rows * v)
+            throw new ArgumentException($"a step takes 1 to {MaxStepBatch} sequences, with a position, a cache and {v} logits each");
         if (Device.type != DeviceType.CPU)
         {
-            using var forward = Forward([token], position, cache);
-            using var host = forward.cpu();
-            host.data<float>().CopyTo(logits);
+            for (var r = 0; r < rows; r++)
+            {
+                using var forward = Forward([tokens[r]], positions[r], caches[r]);
+                using var host = forward.cpu();
+                host.data<float>().CopyTo(logits.Slice(r * v, v));
+            }
             return;
         }
         lock (_stepLock)
         {
             var b = _step;
-            var x = b.X.AsSpan();
-            var row = (long)token * Config.HiddenSize;
-            if (_embedding.dtype == ScalarType.Float32)
-                new ReadOnlySpan<float>((float*)_embeddingAddress + row, Config.HiddenSize).CopyTo(x);
-            else
-                Bf16.Widen(new ReadOnlySpan<ushort>((ushort*)_embeddingAddress + row, Config.HiddenSize), x);
-            _rotary.StepAngles(position, b.Cos, b.Sin);
+            var x = b.X.AsSpan(0, rows * e);
+            for (var r = 0; r < rows; r++)
+            {
+                var row = (long)tokens[r] * e;
+                if (_embedding.dtype == ScalarType.Float32)
+                    new ReadOnlySpan<float>((float*)_embeddingAddress + row, e).CopyTo(x.Slice(r * e, e));
+                else
+                    Bf16.Widen(new ReadOnlySpan<ushort>((ushort*)_embeddingAddress + row, e), x.Slice(r * e, e));
+                var half = Config.HeadDim / 2;
+                _rotary.StepAngles(positions[r], b.Cos.AsSpan(r * half, half), b.Sin.AsSpan(r * half, half));
+            }
             foreach (var block in _blocks)
-                block.Step(x, cache, position, b);
-            _norm.Step(x, b.Normed);
+                block.Step(x, positions, caches, b);
+            for (var r = 0; r < rows; r++)
+                _norm.Step(x.Slice(r * e, e), b.Normed.AsSpan(r * e, e));
             fixed (float* normed = b.Normed, l = logits)
-                _lmHead.Step(normed, l);
+                _lmHead.Step(normed, l, rows);
         }
     }
 }

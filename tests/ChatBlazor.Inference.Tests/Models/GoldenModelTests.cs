@@ -114,4 +114,41 @@ public class GoldenModelTests
             Assert.True(worst <= 1e-4, $"position {position}: largest logit difference {worst}");
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void ABatchedStepGivesEachSequenceTheLogitsItGetsAlone(string model)
+    {
+        var llama = LlamaModel.Load(FixturePath(model));
+        var cases = Load(model).cases;
+        var vocab = llama.Config.VocabSize;
+        var caches = cases.Select(c => new KvCache(llama.Config, c.prompt.Length + 2, llama.Device)).ToArray();
+        var aloneCaches = cases.Select(c => new KvCache(llama.Config, c.prompt.Length + 2, llama.Device)).ToArray();
+        try
+        {
+            for (var i = 0; i < cases.Length; i++)
+            {
+                llama.Forward(cases[i].prompt, 0, caches[i]).Dispose();
+                llama.Forward(cases[i].prompt, 0, aloneCaches[i]).Dispose();
+            }
+            var tokens = cases.Select(c => c.greedy[0]).ToArray();
+            var positions = cases.Select(c => c.prompt.Length).ToArray();
+            var batched = new float[cases.Length * vocab];
+
+            llama.Step(tokens, positions, caches, batched);
+
+            for (var i = 0; i < cases.Length; i++)
+            {
+                var alone = new float[vocab];
+                llama.Step(tokens[i], positions[i], aloneCaches[i], alone);
+                var worst = alone.Zip(batched.AsSpan(i * vocab, vocab).ToArray(), (a, b) => Math.Abs(a - b)).Max();
+                Assert.True(worst <= 1e-4, $"sequence {i}: largest logit difference {worst}");
+            }
+        }
+        finally
+        {
+            foreach (var cache in caches.Concat(aloneCaches))
+                cache.Dispose();
+        }
+    }
 }
