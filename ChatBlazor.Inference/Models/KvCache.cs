@@ -52,6 +52,21 @@ public sealed unsafe class KvCache : IDisposable
 
     public int Capacity { get; }
 
+    /// <summary>What a cache of this capacity occupies, for memory budgets.</summary>
+    public static long BytesFor(ModelConfig config, int capacity, Device device) =>
+        2L * config.NumLayers * config.NumKvHeads * capacity * config.HeadDim * (device.type == DeviceType.CPU ? 4 : 2);
+
+    /// <summary>Copies positions 0..length-1 from another cache of the same model: growing a cache, or reusing a prefix.</summary>
+    public void CopyFrom(KvCache source, int length)
+    {
+        if (length > Capacity || length > source.Capacity)
+            throw new ArgumentOutOfRangeException(nameof(length), length, "longer than one of the caches");
+        using var _ = inference_mode();
+        using var scope = NewDisposeScope();
+        _keys.narrow(2, 0, length).copy_(source._keys.narrow(2, 0, length));
+        _values.narrow(2, 0, length).copy_(source._values.narrow(2, 0, length));
+    }
+
     public long Bytes => 2 * _keys.NumberOfElements * _keys.ElementSize;
 
     /// <summary>Stores k, v (K, T, D) at positions start..start+T-1 and returns the keys and values up to there, (K, L, D).</summary>

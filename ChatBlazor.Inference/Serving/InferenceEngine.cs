@@ -1,0 +1,78 @@
+using System.ComponentModel.DataAnnotations;
+using System.Runtime.CompilerServices;
+using ChatBlazor.Inference.Generation;
+
+namespace ChatBlazor.Inference.Serving;
+
+public sealed record EngineOptions
+{
+    /// <summary>Sequences decoded together in one batched step.</summary>
+    [Range(1, 256)] public int MaxRunningSequences { get; init; } = 16;
+
+    /// <summary>Requests that may wait for admission; beyond, new ones are refused at once as overloaded.</summary>
+    [Range(0, 100_000)] public int MaxQueuedRequests { get; init; } = 64;
+
+    /// <summary>KV cache memory per model, shared by running sequences and cached prefixes.</summary>
+    [Range(1L, long.MaxValue)] public long KvCacheBytes { get; init; } = 1L << 30;
+
+    /// <summary>Prompt tokens processed per step across all sequences, so a long prompt never stalls the streams.</summary>
+    [Range(1, 65_536)] public int PrefillChunkTokens { get; init; } = 256;
+
+    /// <summary>Positions a sequence's cache grows by when it outgrows its current one.</summary>
+    [Range(1, 65_536)] public int CacheGrowthTokens { get; init; } = 256;
+
+    /// <summary>Finished sequences keep their cache for later requests that start the same way (the next turn of a chat).</summary>
+    public bool PrefixCaching { get; init; } = true;
+
+    /// <summary>Shorter shared prefixes are recomputed rather than copied.</summary>
+    [Range(1, 65_536)] public int MinPrefixTokens { get; init; } = 16;
+}
+
+/// <summary>
+/// The embedded engine: one continuous-batching scheduler per loaded model, each on its own thread. Every model is
+/// loaded once and shared by all requests.
+/// </summary>
+public sealed class InferenceEngine : IInferenceEngine, IDisposable
+{
+    private readonly Dictionary<string, Scheduler> _schedulers;
+
+    public InferenceEngine(IEnumerable<LoadedModel> models, EngineOptions? options = null, EngineMetrics? metrics = null)
+    {
+        options ??= new EngineOptions();
+        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+        Metrics = metrics ?? new EngineMetrics();
+        _schedulers = models.ToDictionary(m => m.Name, m => new Scheduler(m, options, Metrics.For(m.Name)));
+        Models = _schedulers.Values.Select(s => new ModelInfo(s.Model.Name, s.Model.Model.Config.MaxPositionEmbeddings)).ToArray();
+    }
+
+    public IReadOnlyList<ModelInfo> Models { get; }
+
+    public EngineMetrics Metrics { get; }
+
+    /// <summary>KV cache memory in use by a model's running sequences and cached prefixes, in bytes.</summary>
+    public long KvCacheBytesInUse(string model) => _schedulers[model].KvBytesInUse;
+
+    public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var scheduler = _schedulers.GetValueOrDefault(request.Model) ?? throw new ModelNotFoundException(request.Model);
+        var sequence = scheduler.Submit(request);
+        using var registration = cancellationToken.Register(() => scheduler.Cancel(sequence));
+        try
+        {
+            // Not the caller's token: after a cancel the scheduler still sends the final chunk (reason, usage).
+            await foreach (var chunk in sequence.Output.Reader.ReadAllAsync(CancellationToken.None))
+                yield return chunk;
+        }
+        finally
+        {
+            // A consumer that stops reading early must not leave its sequence running.
+            scheduler.Cancel(sequence);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var scheduler in _schedulers.Values)
+            scheduler.Dispose();
+    }
+}
