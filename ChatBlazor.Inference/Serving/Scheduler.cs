@@ -273,10 +273,18 @@ internal sealed class Scheduler : IDisposable
         var extra = KvCache.BytesFor(Config, capacity, Model.Model.Device) - sequence.Cache!.Bytes;
         while (!Reserve(extra))
         {
-            var youngest = _running.Where(s => s != sequence).MaxBy(s => s.ArrivedAt);
-            Preempt(youngest ?? sequence);
-            if (youngest is null)
-                return; // it was the only one and still did not fit: it waits, recomputed once memory frees
+            if (_running.Where(s => s != sequence).MaxBy(s => s.ArrivedAt) is { } youngest)
+            {
+                Preempt(youngest);
+                continue;
+            }
+            // Alone and the full growth does not fit: grow by what the next token needs.
+            capacity = sequence.Tokens.Count;
+            extra = KvCache.BytesFor(Config, capacity, Model.Model.Device) - sequence.Cache.Bytes;
+            if (Reserve(extra))
+                break;
+            Preempt(sequence); // not even that: it waits, recomputed once memory frees
+            return;
         }
         var grown = new KvCache(Config, capacity, Model.Model.Device);
         grown.CopyFrom(sequence.Cache, sequence.Cached);

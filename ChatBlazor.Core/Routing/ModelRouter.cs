@@ -1,0 +1,36 @@
+using System.Runtime.CompilerServices;
+using ChatBlazor.Inference.Generation;
+using ChatBlazor.Inference.Serving;
+
+namespace ChatBlazor.Core.Routing;
+
+/// <summary>
+/// One engine made of several: the embedded one and any remote hosts, each serving its own models. A request goes
+/// to the engine that serves its model; callers never know where that is.
+/// </summary>
+public sealed class ModelRouter : IInferenceEngine
+{
+    private readonly Dictionary<string, IInferenceEngine> _byModel = new(StringComparer.Ordinal);
+
+    public ModelRouter(IEnumerable<IInferenceEngine> engines)
+    {
+        var models = new List<ModelInfo>();
+        foreach (var engine in engines)
+            foreach (var model in engine.Models)
+            {
+                if (!_byModel.TryAdd(model.Name, engine))
+                    throw new InvalidOperationException($"model '{model.Name}' is served by two engines; give each model one name");
+                models.Add(model);
+            }
+        Models = models;
+    }
+
+    public IReadOnlyList<ModelInfo> Models { get; }
+
+    public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var engine = _byModel.GetValueOrDefault(request.Model) ?? throw new ModelNotFoundException(request.Model);
+        await foreach (var chunk in engine.GenerateAsync(request, cancellationToken))
+            yield return chunk;
+    }
+}
