@@ -13,6 +13,10 @@ public static class Program
                       [--top-p P] [--top-k K] [--seed S] [--stop TEXT]... [--ignore-eos] [--json] [--threads N]
           init-random --preset tiny|smol135 --out DIR [--seed S] [--dtype f32|bf16]
           bench       --model DIR [--prompt-tokens 256] [--new-tokens 128] [--threads N]
+          bench-turns --model DIR [--prompt-tokens 256] [--new-tokens 128] [--follow-up-tokens 32]
+          loadgen     (--url http://HOST:PORT | --model-dir DIR) [--model NAME] [--endpoint completions|chat] [--num-prompts 100]
+                      [--input-len 256] [--output-len 128] [--random-range-ratio 0] [--concurrency 8 | --request-rate R]
+                      [--seed 0] [--timeout-s 600] [--json]
         """;
 
     public static async Task<int> Main(string[] argv)
@@ -33,6 +37,8 @@ public static class Program
                 "generate" => await GenerateCommand.RunAsync(args),
                 "init-random" => InitRandomCommand.Run(args),
                 "bench" => BenchCommand.Run(args),
+                "bench-turns" => await TurnsCommand.RunAsync(args),
+                "loadgen" => await LoadgenCommand.RunAsync(args),
                 var other => throw new UsageException($"unknown command '{other}'"),
             };
         }
