@@ -150,6 +150,7 @@ public sealed unsafe class Attention
         var width = qSize + 2 * kvSize;
         fixed (float* xp = x, qkv = b.Qkv)
             _qkv.Step(xp, qkv, rows);
+        var job = stackalloc AttentionRow[rows];
         for (var r = 0; r < rows; r++)
         {
             var (cache, position) = (caches[r], positions[r]);
@@ -160,29 +161,56 @@ public sealed unsafe class Attention
             var sin = b.Sin.AsSpan(r * d / 2, d / 2);
             Rotary.StepApply(q, d, cos, sin);
             Rotary.StepApply(k, d, cos, sin);
+            TensorPrimitives.Multiply(q, 1f / MathF.Sqrt(d), q); // scale the queries once rather than every score
             for (var h = 0; h < kvHeads; h++)
             {
                 k.Slice(h * d, d).CopyTo(cache.Key(layer, h, position));
                 v.Slice(h * d, d).CopyTo(cache.Value(layer, h, position));
             }
-
-            var length = position + 1;
-            TensorPrimitives.Multiply(q, 1f / MathF.Sqrt(d), q); // scale the queries once rather than every score
-            for (var kvHead = 0; kvHead < kvHeads; kvHead++)
-            {
-                // The G query heads that share this key head go together: the cache holds this head's keys for
-                // positions 0..L-1 as contiguous rows, so scores (G, L) = queries (G, D) · keys (L, D)ᵀ is one product.
-                fixed (float* queries = q.Slice(kvHead * group * d), scores = b.Scores, attended = b.Attended.AsSpan(r * qSize + kvHead * group * d))
-                {
-                    MatVec.F32(cache.KeysAddress(layer, kvHead), queries, scores, length, d, group);
-                    for (var g = 0; g < group; g++)
-                        TensorPrimitives.SoftMax(new ReadOnlySpan<float>(scores + g * length, length), new Span<float>(scores + g * length, length));
-                    WeightedSum(cache.ValuesAddress(layer, kvHead), length, d, scores, group, attended);
-                }
-            }
+            job[r] = new AttentionRow(cache.KeysAddress(layer, 0), cache.ValuesAddress(layer, 0), (long)cache.Capacity * d, position + 1);
         }
+
+        // Each sequence attends over its own cache: independent work, spread over the kernel threads.
+        fixed (float* qkv = b.Qkv, attended = b.Attended, scores = b.Scores)
+        {
+            var shared = new AttentionJob(job, qkv, width, attended, qSize, scores, b.ScoresPerRow, kvHeads, group, d);
+            KernelThreads.For(rows, &AttendRow, &shared);
+        }
+
         fixed (float* a = b.Attended, o = output)
             _o.Step(a, o, rows);
+    }
+
+    private readonly struct AttentionRow(float* keys, float* values, long headStride, int length)
+    {
+        public readonly float* Keys = keys, Values = values;
+        public readonly long HeadStride = headStride;
+        public readonly int Length = length;
+    }
+
+    private readonly struct AttentionJob(AttentionRow* rows, float* qkv, int qkvWidth, float* attended, int attendedWidth,
+        float* scores, int scoresPerRow, int kvHeads, int group, int headDim)
+    {
+        public readonly AttentionRow* Rows = rows;
+        public readonly float* Qkv = qkv, Attended = attended, Scores = scores;
+        public readonly int QkvWidth = qkvWidth, AttendedWidth = attendedWidth, ScoresPerRow = scoresPerRow, KvHeads = kvHeads, Group = group, HeadDim = headDim;
+    }
+
+    private static void AttendRow(void* state, int r)
+    {
+        var job = (AttentionJob*)state;
+        var (row, d, group) = (job->Rows[r], job->HeadDim, job->Group);
+        var scores = job->Scores + (long)r * job->ScoresPerRow;
+        for (var kvHead = 0; kvHead < job->KvHeads; kvHead++)
+        {
+            // The G query heads that share this key head go together: the cache holds this head's keys for
+            // positions 0..L-1 as contiguous rows, so scores (G, L) = queries (G, D) · keys (L, D)ᵀ is one product.
+            var queries = job->Qkv + (long)r * job->QkvWidth + kvHead * group * d;
+            MatVec.F32(row.Keys + kvHead * row.HeadStride, queries, scores, row.Length, d, group);
+            for (var g = 0; g < group; g++)
+                TensorPrimitives.SoftMax(new ReadOnlySpan<float>(scores + g * row.Length, row.Length), new Span<float>(scores + g * row.Length, row.Length));
+            WeightedSum(row.Values + kvHead * row.HeadStride, row.Length, d, scores, group, job->Attended + (long)r * job->AttendedWidth + kvHead * group * d);
+        }
     }
 
     /// <summary>output (G, D) = probabilities (G, L) · values (L, D): each value row is read once for all G heads.</summary>
@@ -284,7 +312,8 @@ public sealed class StepBuffers(ModelConfig c, int rows)
     public readonly float[] Delta = new float[rows * c.HiddenSize];
     public readonly float[] Qkv = new float[rows * (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim];
     public readonly float[] Attended = new float[rows * c.NumHeads * c.HeadDim];
-    public readonly float[] Scores = new float[c.NumHeads / c.NumKvHeads * c.MaxPositionEmbeddings]; // one sequence at a time
+    public readonly int ScoresPerRow = c.NumHeads / c.NumKvHeads * c.MaxPositionEmbeddings;
+    public readonly float[] Scores = new float[rows * (c.NumHeads / c.NumKvHeads) * c.MaxPositionEmbeddings];
     public readonly float[] GateUp = new float[rows * 2 * c.IntermediateSize];
     public readonly float[] Hidden = new float[rows * c.IntermediateSize];
     public readonly float[] Cos = new float[rows * c.HeadDim / 2];

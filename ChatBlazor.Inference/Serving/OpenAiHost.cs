@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ChatBlazor.Inference.Serving;
+
+/// <summary>
+/// The standalone OpenAI-compatible host (<c>ChatBlazor.Inference serve</c>): the completion endpoints, the model
+/// list, a health probe and Prometheus metrics, in front of any <see cref="IInferenceEngine"/>.
+/// </summary>
+public static class OpenAiHost
+{
+    internal const string LogCategory = "ChatBlazor.Inference.Serving.OpenAiHost";
+
+    // Prometheus' text exposition format; scrapers negotiate on the version parameter.
+    private const string PrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    /// <param name="urls">Kestrel's listen addresses, e.g. <c>http://127.0.0.1:8000</c> (port 0 picks a free one).</param>
+    /// <param name="logging">Replaces the default single-line console logging (tests silence it).</param>
+    public static WebApplication Build(IInferenceEngine engine, EngineMetrics metrics, string urls, Action<ILoggingBuilder>? logging = null)
+    {
+        // The slim builder: no HTTPS, IIS or static files to configure, which a GPU box behind a proxy does not need.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(urls);
+        builder.Logging.ClearProviders();
+        if (logging is not null)
+            logging(builder.Logging);
+        else
+            builder.Logging
+                .AddSimpleConsole(o => (o.SingleLine, o.TimestampFormat) = (true, "yyyy-MM-ddTHH:mm:ss.fff "))
+                .AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.AddSingleton(engine).AddSingleton(metrics).AddSingleton(new ServerClock(DateTimeOffset.UtcNow));
+
+        var app = builder.Build();
+        app.MapGet("/health", Health).WithName("Health").WithTags("Operations");
+        app.MapGet("/metrics", Metrics).WithName("Metrics").WithTags("Operations");
+        var v1 = app.MapGroup("/v1").WithTags("OpenAI");
+        v1.MapGet("/models", ListModels).WithName("ListModels");
+        v1.MapPost("/chat/completions", OpenAiCompletions.ChatAsync).WithName("CreateChatCompletion");
+        v1.MapPost("/completions", OpenAiCompletions.TextAsync).WithName("CreateCompletion");
+        return app;
+    }
+
+    private static Ok<HealthStatus> Health() => TypedResults.Ok(new HealthStatus("ok"));
+
+    private static ContentHttpResult Metrics(EngineMetrics metrics) => TypedResults.Text(metrics.ToPrometheusText(), PrometheusContentType);
+
+    private static JsonHttpResult<ModelList> ListModels(IInferenceEngine engine, ServerClock clock) => TypedResults.Json(
+        new ModelList("list", [.. engine.Models.Select(m => new ModelCard(m.Name, "model", clock.Started.ToUnixTimeSeconds(), "chatblazor", m.ContextWindow))]),
+        OpenAiJson.Options);
+
+    internal sealed record HealthStatus(string Status);
+
+    /// <summary>When the host started: the models' <c>created</c> time, since they were loaded then.</summary>
+    internal sealed record ServerClock(DateTimeOffset Started);
+}

@@ -1,0 +1,51 @@
+using System.Net;
+using ChatBlazor.Inference.Serving;
+
+namespace ChatBlazor.Inference.Tests.Serving;
+
+/// <summary>The model list, the health probe and the Prometheus scrape.</summary>
+public class OpenAiHostOperationsTests
+{
+    [Fact]
+    public async Task ModelsAreListedAsAnOpenAiListWithTheContextWindow()
+    {
+        await using var host = await TestHost.StartAsync(new ScriptedEngine());
+
+        using var response = await host.Client.GetAsync("v1/models");
+        var body = await TestHost.JsonAsync(response);
+
+        Assert.Equal("list", body.GetProperty("object").GetString());
+        var model = Assert.Single(body.GetProperty("data").EnumerateArray());
+        Assert.Equal("scripted", model.GetProperty("id").GetString());
+        Assert.Equal("model", model.GetProperty("object").GetString());
+        Assert.Equal("chatblazor", model.GetProperty("owned_by").GetString());
+        Assert.Equal(4096, model.GetProperty("max_model_len").GetInt32());
+        Assert.True(model.GetProperty("created").GetInt64() > 1_700_000_000);
+    }
+
+    [Fact]
+    public async Task HealthAnswersOk()
+    {
+        await using var host = await TestHost.StartAsync(new ScriptedEngine());
+
+        using var response = await host.Client.GetAsync("health");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ok", (await TestHost.JsonAsync(response)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task MetricsArePrometheusTextFromTheEngineMetrics()
+    {
+        var metrics = new EngineMetrics();
+        metrics.For("scripted").SetLoad(running: 2, waiting: 1, kvCacheUsage: 0.5);
+        await using var host = await TestHost.StartAsync(new ScriptedEngine(), metrics);
+
+        using var response = await host.Client.GetAsync("metrics");
+        var contentType = response.Content.Headers.ContentType!;
+
+        Assert.Equal("text/plain", contentType.MediaType);
+        Assert.Contains(contentType.Parameters, p => p.Name == "version" && p.Value == "0.0.4");
+        Assert.Contains("chatblazor_num_requests_running{model_name=\"scripted\"} 2\n", await response.Content.ReadAsStringAsync());
+    }
+}
