@@ -1,6 +1,7 @@
 using ChatBlazor.Web.Account;
 using ChatBlazor.Web.Data;
 using ChatBlazor.Web.Health;
+using ChatBlazor.Web.Inference;
 using ChatBlazor.Web.Logging;
 using ChatBlazor.Web.Operator;
 using ChatBlazor.Web.Shell;
@@ -13,6 +14,7 @@ builder.AddDatabase();
 builder.AddRedis();
 builder.AddAccounts();
 builder.AddHealth();
+builder.AddInference();
 builder.AddShell();
 
 var app = builder.Build();

@@ -6,9 +6,9 @@ using ChatBlazor.Inference.Tokenization;
 namespace ChatBlazor.Inference.Generation;
 
 /// <summary>
-/// Generates one sequence: prefill the prompt in one forward pass, then one token per step into a cache allocated
-/// once. Everything that belongs to the request (cache, sampler, stop matcher, text decoder) lives here, apart from
-/// the shared model, so many generations can run against one model.
+/// Generates one sequence on the calling thread: prefill the prompt in one forward pass, then one token per step
+/// into a cache allocated once. Everything that belongs to the request (cache, completion state) lives here, apart
+/// from the shared model. The server batches many sequences with <see cref="Serving.InferenceEngine"/> instead.
 /// </summary>
 public sealed class Generator(LlamaModel model, Tokenizer? tokenizer, IReadOnlyList<int> eosTokenIds)
 {
@@ -28,62 +28,25 @@ public sealed class Generator(LlamaModel model, Tokenizer? tokenizer, IReadOnlyL
 
         var budget = Math.Min(parameters.MaxTokens, window - prompt.Count);
         using var cache = new KvCache(model.Config, prompt.Count + budget, model.Device);
-        var sampler = new Sampler(parameters, prompt);
-        var stops = new StopMatcher(parameters.Stop);
-        var decoder = tokenizer?.NewStreamingDecoder(skipSpecialTokens: true);
-        var logprobs = parameters.TopLogprobs is not null;
-        var completion = 0;
+        var completion = new Completion(prompt, parameters, budget, tokenizer, eosTokenIds);
+        var logits = new float[model.Config.VocabSize];
+        using (var prefill = model.Forward(prompt.ToArray(), 0, cache))
+        using (var host = prefill.cpu())
+            host.data<float>().CopyTo(logits);
 
-        var logits = model.Forward(prompt.ToArray(), 0, cache);
-        try
+        while (true)
         {
-            while (true)
+            if (cancellationToken.IsCancellationRequested)
             {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    yield return Final("", [], null, FinishReason.Cancelled);
-                    yield break;
-                }
-
-                var host = logits.device_type == TorchSharp.DeviceType.CPU ? logits : logits.cpu();
-                var sampled = sampler.Sample(Span(host));
-                if (!ReferenceEquals(host, logits))
-                    host.Dispose();
-                logits.Dispose();
-                completion++;
-                if (!parameters.IgnoreEos && eosTokenIds.Contains(sampled.Id))
-                {
-                    yield return Final(stops.Push(decoder?.Flush() ?? "") + stops.Flush(), [sampled.Id], sampled, FinishReason.Stop);
-                    yield break;
-                }
-                sampler.Accept(sampled.Id);
-                var text = stops.Push(decoder?.Push(sampled.Id) ?? "");
-                if (stops.Stopped)
-                {
-                    yield return Final(text, [sampled.Id], sampled, FinishReason.Stop);
-                    yield break;
-                }
-                if (completion == budget)
-                {
-                    yield return Final(text + stops.Push(decoder?.Flush() ?? "") + stops.Flush(), [sampled.Id], sampled, FinishReason.Length);
-                    yield break;
-                }
-                yield return new GenerationChunk(text, [sampled.Id], logprobs ? [sampled] : null);
-
-                logits = model.Forward([sampled.Id], prompt.Count + completion - 1, cache);
-                // Let other work on this thread (the consumer's continuation, other requests) run between steps.
-                await Task.Yield();
+                yield return completion.End(FinishReason.Cancelled);
+                yield break;
             }
+            yield return completion.Advance(logits, out var next);
+            if (next is not { } token)
+                yield break;
+            model.Step(token, prompt.Count + completion.Generated - 1, cache, logits);
+            // Let other work on this thread (the consumer's continuation) run between steps.
+            await Task.Yield();
         }
-        finally
-        {
-            logits.Dispose();
-        }
-
-        GenerationChunk Final(string text, int[] ids, SampledToken? sampled, FinishReason reason) =>
-            new(text, ids, logprobs && sampled is not null ? [sampled] : null, reason, new GenerationUsage(prompt.Count, completion));
     }
-
-    private static unsafe ReadOnlySpan<float> Span(TorchSharp.torch.Tensor logits) =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.bytes);
 }

@@ -66,7 +66,7 @@ internal sealed class Scheduler : IDisposable
         if (KvCache.BytesFor(Config, prompt.Count + 1, Model.Model.Device) > _options.KvCacheBytes)
             throw new ArgumentException($"the prompt has {prompt.Count} tokens, more than this server's KV cache memory holds", field);
 
-        var sequence = new Sequence(prompt, request.Sampling, Math.Min(request.Sampling.MaxTokens, window - prompt.Count), Model.Tokenizer);
+        var sequence = new Sequence(prompt, request.Sampling, Math.Min(request.Sampling.MaxTokens, window - prompt.Count), Model.Tokenizer, Model.EosTokenIds);
         lock (_lock)
         {
             if (_waiting.Count >= _options.MaxQueuedRequests)
@@ -125,11 +125,11 @@ internal sealed class Scheduler : IDisposable
             if (next.CancelRequested)
             {
                 Dequeue(next);
-                Finish(next, "", [], null, FinishReason.Cancelled);
+                Finish(next, next.Completion.End(FinishReason.Cancelled));
                 continue;
             }
 
-            var capacity = Math.Min(Config.MaxPositionEmbeddings, next.Tokens.Count + Math.Min(next.Budget - next.Generated, _options.CacheGrowthTokens));
+            var capacity = Math.Min(Config.MaxPositionEmbeddings, next.Tokens.Count + Math.Min(next.Budget - next.Completion.Generated, _options.CacheGrowthTokens));
             if (!Reserve(KvCache.BytesFor(Config, capacity, Model.Model.Device)))
             {
                 if (_running.Count > 0)
@@ -139,7 +139,7 @@ internal sealed class Scheduler : IDisposable
                 if (!Reserve(KvCache.BytesFor(Config, capacity, Model.Model.Device)))
                 {
                     Dequeue(next);
-                    Finish(next, next.Stops.Push(next.Decoder?.Flush() ?? "") + next.Stops.Flush(), [], null, FinishReason.Length);
+                    Finish(next, next.Completion.End(FinishReason.Length));
                     continue;
                 }
             }
@@ -154,7 +154,7 @@ internal sealed class Scheduler : IDisposable
             next.AdmittedAt = Stopwatch.GetTimestamp();
             Dequeue(next);
             _running.Add(next);
-            if (next.Generated == 0)
+            if (next.Completion.Generated == 0)
                 _metrics.ObserveQueueTime(Stopwatch.GetElapsedTime(next.ArrivedAt));
             _metrics.AddPromptTokens(next.Tokens.Count - next.Cached);
         }
@@ -170,7 +170,7 @@ internal sealed class Scheduler : IDisposable
     {
         foreach (var sequence in _running.ToArray())
             if (sequence.CancelRequested)
-                Finish(sequence, "", [], null, FinishReason.Cancelled);
+                Finish(sequence, sequence.Completion.End(FinishReason.Cancelled));
 
         // Room for the positions this step writes; the oldest sequences are served first.
         foreach (var sequence in _running.OrderBy(s => s.ArrivedAt).ToArray())
@@ -210,47 +210,40 @@ internal sealed class Scheduler : IDisposable
         }
     }
 
-    /// <summary>Samples the next token from logits, streams its text, and finishes the sequence when a rule says so.</summary>
+    /// <summary>Samples the next token from logits and streams it; finishes the sequence when that ends the reply.</summary>
     private void Emit(Sequence sequence, ReadOnlySpan<float> logits)
     {
-        var token = sequence.Sampler.Sample(logits);
-        sequence.Generated++;
+        var chunk = sequence.Completion.Advance(logits, out var next);
         _metrics.AddGenerationTokens(1);
         var now = Stopwatch.GetTimestamp();
-        if (sequence.Generated == 1)
+        if (sequence.Completion.Generated == 1)
             _metrics.ObserveTimeToFirstToken(Stopwatch.GetElapsedTime(sequence.ArrivedAt, now));
         else
             _metrics.ObserveInterTokenLatency(Stopwatch.GetElapsedTime(sequence.LastTokenAt, now));
         sequence.LastTokenAt = now;
 
-        var logprobs = sequence.Parameters.TopLogprobs is not null ? new[] { token } : null;
-        if (!sequence.Parameters.IgnoreEos && Model.EosTokenIds.Contains(token.Id))
+        if (next is { } token)
         {
-            Finish(sequence, sequence.Stops.Push(sequence.Decoder?.Flush() ?? "") + sequence.Stops.Flush(), [token.Id], logprobs, FinishReason.Stop);
-            return;
+            sequence.Tokens.Add(token);
+            sequence.Output.Writer.TryWrite(chunk);
         }
-        sequence.Sampler.Accept(token.Id);
-        sequence.Tokens.Add(token.Id);
-        var text = sequence.Stops.Push(sequence.Decoder?.Push(token.Id) ?? "");
-        if (sequence.Stops.Stopped)
-            Finish(sequence, text, [token.Id], logprobs, FinishReason.Stop);
-        else if (sequence.Generated >= sequence.Budget)
-            Finish(sequence, text + sequence.Stops.Push(sequence.Decoder?.Flush() ?? "") + sequence.Stops.Flush(), [token.Id], logprobs, FinishReason.Length);
         else
-            sequence.Output.Writer.TryWrite(new GenerationChunk(text, [token.Id], logprobs));
+        {
+            Finish(sequence, chunk);
+        }
     }
 
-    private void Finish(Sequence sequence, string text, int[] ids, SampledToken[]? logprobs, FinishReason reason)
+    private void Finish(Sequence sequence, GenerationChunk final)
     {
         sequence.Finished = true;
-        sequence.Output.Writer.TryWrite(new GenerationChunk(text, ids, logprobs, reason, new GenerationUsage(sequence.PromptLength, sequence.Generated)));
+        sequence.Output.Writer.TryWrite(final);
         sequence.Output.Writer.TryComplete();
         _running.Remove(sequence);
-        _metrics.ObserveFinished(reason.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(sequence.ArrivedAt));
+        _metrics.ObserveFinished(final.FinishReason!.Value.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(sequence.ArrivedAt));
         if (sequence.Cache is not { } cache)
             return;
         sequence.Cache = null;
-        if (reason != FinishReason.Cancelled && _options.PrefixCaching && sequence.Cached >= _options.MinPrefixTokens)
+        if (final.FinishReason != FinishReason.Cancelled && _options.PrefixCaching && sequence.Cached >= _options.MinPrefixTokens)
             _prefixes.Add(sequence.Tokens.Take(sequence.Cached).ToArray(), cache);
         else
             Release(cache);

@@ -11,21 +11,17 @@ namespace ChatBlazor.Inference.Serving;
 /// One request inside the scheduler: its tokens so far, its own sampling, stop rules and text decoder, and its KV
 /// cache while it runs. Only the scheduler thread touches it, except <see cref="CancelRequested"/> and the output.
 /// </summary>
-internal sealed class Sequence(List<int> tokens, SamplingParams parameters, int budget, Tokenizer? tokenizer)
+internal sealed class Sequence(List<int> tokens, SamplingParams parameters, int budget, Tokenizer? tokenizer, IReadOnlyList<int> eosTokenIds)
 {
     /// <summary>Prompt then generated tokens. Positions 0..<see cref="Cached"/>-1 are in <see cref="Cache"/>.</summary>
     public List<int> Tokens { get; } = tokens;
     public int PromptLength { get; } = tokens.Count;
-    public SamplingParams Parameters { get; } = parameters;
     public int Budget { get; } = budget;
-    public Sampler Sampler { get; } = new(parameters, tokens);
-    public StopMatcher Stops { get; } = new(parameters.Stop);
-    public StreamingDecoder? Decoder { get; } = tokenizer?.NewStreamingDecoder(skipSpecialTokens: true);
+    public Completion Completion { get; } = new([.. tokens], parameters, budget, tokenizer, eosTokenIds);
     public Channel<GenerationChunk> Output { get; } = Channel.CreateUnbounded<GenerationChunk>(new() { SingleReader = true, SingleWriter = true });
 
     public KvCache? Cache { get; set; }
     public int Cached { get; set; }
-    public int Generated { get; set; }
     public volatile bool CancelRequested;
     public bool Finished { get; set; }
 

@@ -1,0 +1,81 @@
+using System.ComponentModel.DataAnnotations;
+using ChatBlazor.Core.Routing;
+using ChatBlazor.Inference.Generation;
+using ChatBlazor.Inference.Serving;
+using Microsoft.Extensions.Options;
+
+namespace ChatBlazor.Web.Inference;
+
+/// <summary>Where the models come from: folders loaded into this process, and remote hosts.</summary>
+public sealed class InferenceOptions : IValidatableObject
+{
+    public const string Section = "Inference";
+
+    /// <summary>Models served in this process: name → Hugging Face model folder.</summary>
+    public Dictionary<string, string> Models { get; set; } = [];
+
+    /// <summary>Hosts running <c>ChatBlazor.Inference serve</c> (or any OpenAI-compatible server), with the models to use there.</summary>
+    public List<RemoteHost> Hosts { get; set; } = [];
+
+    [Range(1, 256)] public int MaxRunningSequences { get; set; } = 16;
+    [Range(0, 100_000)] public int MaxQueuedRequests { get; set; } = 64;
+    [Range(1L << 20, long.MaxValue)] public long KvCacheBytes { get; set; } = 1L << 30;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var (name, folder) in Models)
+            if (!File.Exists(Path.Combine(folder, "config.json")))
+                yield return new ValidationResult($"Inference:Models:{name} must be a Hugging Face model folder; {folder} has no config.json.");
+        for (var i = 0; i < Hosts.Count; i++)
+        {
+            if (!Uri.TryCreate(Hosts[i].Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+                yield return new ValidationResult($"Inference:Hosts:{i}:Url must be an http(s) URL, got '{Hosts[i].Url}'.");
+            if (Hosts[i].Models.Count == 0)
+                yield return new ValidationResult($"Inference:Hosts:{i}:Models must name at least one model served there.");
+        }
+    }
+}
+
+public sealed class RemoteHost
+{
+    public string Url { get; set; } = "";
+    public List<string> Models { get; set; } = [];
+    /// <summary>The models' context window, for prompt budgeting; the host's own figure is not fetched at start.</summary>
+    public int ContextWindow { get; set; } = 4096;
+}
+
+public static class InferenceExtensions
+{
+    /// <summary>
+    /// One <see cref="IInferenceEngine"/> for the app: the embedded engine for local model folders and a client per
+    /// remote host, behind a router. Models load on first use of the engine, not at start.
+    /// </summary>
+    public static void AddInference(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHttpClient(nameof(RemoteEngine), http => http.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddSingleton<InferenceEngine>(services =>
+        {
+            var options = services.GetRequiredService<IOptions<InferenceOptions>>().Value;
+            var models = options.Models.Select(m => LoadedModel.Load(m.Value, m.Key));
+            return new InferenceEngine(models, new EngineOptions
+            {
+                MaxRunningSequences = options.MaxRunningSequences,
+                MaxQueuedRequests = options.MaxQueuedRequests,
+                KvCacheBytes = options.KvCacheBytes,
+            });
+        });
+        builder.Services.AddSingleton<IInferenceEngine>(services =>
+        {
+            var options = services.GetRequiredService<IOptions<InferenceOptions>>().Value;
+            var http = services.GetRequiredService<IHttpClientFactory>();
+            var remotes = options.Hosts.Select(host =>
+            {
+                var client = http.CreateClient(nameof(RemoteEngine));
+                client.BaseAddress = new Uri(host.Url);
+                return (IInferenceEngine)new RemoteEngine(client, host.Models.Select(m => new ModelInfo(m, host.ContextWindow)).ToArray());
+            });
+            return new ModelRouter([services.GetRequiredService<InferenceEngine>(), .. remotes]);
+        });
+    }
+}

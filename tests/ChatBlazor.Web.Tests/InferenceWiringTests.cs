@@ -1,0 +1,73 @@
+using ChatBlazor.Inference.Sampling;
+using ChatBlazor.Inference.Serving;
+using ChatBlazor.Testing;
+using ChatBlazor.Web.Inference;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace ChatBlazor.Web.Tests;
+
+/// <summary>The app's one engine, built from configuration: a model folder served in-process.</summary>
+public class InferenceWiringTests(InferenceWiringTests.Factory app) : IClassFixture<InferenceWiringTests.Factory>
+{
+    public sealed class Factory : AppFactory
+    {
+        public string ModelFolder { get; } = Path.Combine(Path.GetTempPath(), $"chatblazor-web-tiny-{Guid.NewGuid():N}");
+
+        public Factory()
+        {
+            Assert.Equal(0, ChatBlazor.Inference.Cli.Program.Main(["init-random", "--preset", "tiny", "--out", ModelFolder]).GetAwaiter().GetResult());
+            Set("Inference:Models:tiny", ModelFolder);
+            Set("Inference:Hosts:0:Url", "http://127.0.0.1:1");
+            Set("Inference:Hosts:0:Models:0", "far-away");
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await base.DisposeAsync();
+            Directory.Delete(ModelFolder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AConfiguredModelFolderIsServedInProcessBesideTheRemoteHostsModels()
+    {
+        var engine = app.Services.GetRequiredService<IInferenceEngine>();
+        var chunks = new List<ChatBlazor.Inference.Generation.GenerationChunk>();
+
+        await foreach (var chunk in engine.GenerateAsync(new CompletionRequest("tiny", SamplingParams.Greedy with { MaxTokens = 3, IgnoreEos = true }, Messages: [new("user", "Hi")])))
+            chunks.Add(chunk);
+
+        Assert.Equal(["tiny", "far-away"], engine.Models.Select(m => m.Name));
+        Assert.Equal(3, chunks[^1].Usage!.CompletionTokens);
+    }
+
+    [Fact]
+    public async Task AnUnreachableHostEndsTheStreamWithAnErrorTheUiCanShow()
+    {
+        var engine = app.Services.GetRequiredService<IInferenceEngine>();
+
+        var error = await Assert.ThrowsAsync<EngineUnavailableException>(async () =>
+        {
+            await foreach (var _ in engine.GenerateAsync(new CompletionRequest("far-away", SamplingParams.Greedy, Prompt: "Hi"))) { }
+        });
+
+        Assert.False(string.IsNullOrWhiteSpace(error.Message));
+    }
+
+    [Fact]
+    public async Task AModelFolderWithoutConfigFailsAtStartNamingTheKey()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration["Inference:Models:broken"] = Path.GetTempPath();
+        builder.AddInference();
+        await using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("Inference:Models:broken", error.Message);
+    }
+}
