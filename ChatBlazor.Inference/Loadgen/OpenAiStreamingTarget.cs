@@ -26,7 +26,9 @@ internal sealed class OpenAiStreamingTarget(HttpClient http, Uri baseUrl, string
         var start = Stopwatch.GetTimestamp();
         try
         {
-            using var response = await http.PostAsync(_url, body, cancellationToken);
+            // Headers only: the default would buffer the whole stream and every token would seem to arrive at the end.
+            using var message = new HttpRequestMessage(HttpMethod.Post, _url) { Content = body };
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 var text = await response.Content.ReadAsStringAsync(cancellationToken);
