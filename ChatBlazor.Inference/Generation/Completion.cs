@@ -16,6 +16,17 @@ public sealed class Completion(IReadOnlyList<int> prompt, SamplingParams paramet
 
     public int Generated { get; private set; }
 
+    /// <summary>Refuses, before any work, a prompt the model cannot continue; <paramref name="field"/> names it in the error.</summary>
+    public static void CheckPrompt(IReadOnlyList<int> prompt, Models.ModelConfig config, string field)
+    {
+        if (prompt.Count == 0)
+            throw new ArgumentException("the prompt is empty", field);
+        if (prompt.Count >= config.MaxPositionEmbeddings)
+            throw new ArgumentException($"the prompt has {prompt.Count} tokens but the model's context window is {config.MaxPositionEmbeddings}", field);
+        if (prompt.Any(id => id < 0 || id >= config.VocabSize))
+            throw new ArgumentException($"token ids must be between 0 and {config.VocabSize - 1}", field);
+    }
+
     public bool IsFinished { get; private set; }
 
     /// <summary>

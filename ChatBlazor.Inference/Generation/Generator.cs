@@ -18,15 +18,9 @@ public sealed class Generator(LlamaModel model, Tokenizer? tokenizer, IReadOnlyL
         IReadOnlyList<int> prompt, SamplingParams parameters, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         parameters.Validate(model.Config.VocabSize);
-        if (prompt.Count == 0)
-            throw new ArgumentException("the prompt needs at least one token", nameof(prompt));
-        var window = model.Config.MaxPositionEmbeddings;
-        if (prompt.Count >= window)
-            throw new ArgumentException($"the prompt has {prompt.Count} tokens but the model's context window is {window}", nameof(prompt));
-        if (prompt.Any(id => id < 0 || id >= model.Config.VocabSize))
-            throw new ArgumentException($"token ids must be between 0 and {model.Config.VocabSize - 1}", nameof(prompt));
+        Completion.CheckPrompt(prompt, model.Config, nameof(prompt));
 
-        var budget = Math.Min(parameters.MaxTokens, window - prompt.Count);
+        var budget = Math.Min(parameters.MaxTokens, model.Config.MaxPositionEmbeddings - prompt.Count);
         using var cache = new KvCache(model.Config, prompt.Count + budget, model.Device);
         var completion = new Completion(prompt, parameters, budget, tokenizer, eosTokenIds);
         var logits = new float[model.Config.VocabSize];

@@ -55,18 +55,13 @@ internal sealed class Scheduler : IDisposable
             (null, null, { } text) => (Model.Tokenizer ?? throw new ArgumentException($"model {Model.Name} takes token ids only", "prompt")).Encode(text).ToList(),
             _ => throw new ArgumentException("give exactly one of messages, prompt or prompt tokens", "prompt"),
         };
-        var window = Config.MaxPositionEmbeddings;
         var field = request.Messages is null ? "prompt" : "messages";
-        if (prompt.Count == 0)
-            throw new ArgumentException("the prompt is empty", field);
-        if (prompt.Count >= window)
-            throw new ArgumentException($"the prompt has {prompt.Count} tokens but the model's context window is {window}", field);
-        if (prompt.Any(id => id < 0 || id >= Config.VocabSize))
-            throw new ArgumentException($"token ids must be between 0 and {Config.VocabSize - 1}", field);
+        Completion.CheckPrompt(prompt, Config, field);
         if (KvCache.BytesFor(Config, prompt.Count + 1, Model.Model.Device) > _options.KvCacheBytes)
             throw new ArgumentException($"the prompt has {prompt.Count} tokens, more than this server's KV cache memory holds", field);
 
-        var sequence = new Sequence(prompt, request.Sampling, Math.Min(request.Sampling.MaxTokens, window - prompt.Count), Model.Tokenizer, Model.EosTokenIds);
+        var budget = Math.Min(request.Sampling.MaxTokens, Config.MaxPositionEmbeddings - prompt.Count);
+        var sequence = new Sequence(prompt, request.Sampling, budget, Model.Tokenizer, Model.EosTokenIds);
         lock (_lock)
         {
             if (_waiting.Count >= _options.MaxQueuedRequests)
