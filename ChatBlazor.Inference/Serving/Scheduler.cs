@@ -186,7 +186,8 @@ internal sealed class Scheduler : IDisposable
             if (sequence.Pending == 0)
             {
                 sampled.Add(sequence);
-                Emit(sequence, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.bytes));
+                using var host = logits.cpu();
+                Emit(sequence, MemoryMarshal.Cast<byte, float>(host.bytes));
             }
         }
 
