@@ -37,7 +37,7 @@ public sealed class Completion(IReadOnlyList<int> prompt, SamplingParams paramet
     {
         var token = _sampler.Sample(logits);
         Generated++;
-        var logprobs = parameters.TopLogprobs is not null ? new[] { token } : null;
+        var logprobs = parameters.TopLogprobs is not null ? new[] { WithText(token) } : null;
         next = null;
         if (!parameters.IgnoreEos && eosTokenIds.Contains(token.Id))
             return End(FinishReason.Stop, [token.Id], logprobs);
@@ -51,6 +51,13 @@ public sealed class Completion(IReadOnlyList<int> prompt, SamplingParams paramet
         next = token.Id;
         return new GenerationChunk(text, [token.Id], logprobs);
     }
+
+    /// <summary>Reported tokens carry their text, as the OpenAI format shows them.</summary>
+    private SampledToken WithText(SampledToken token) => tokenizer is null ? token : token with
+    {
+        Text = tokenizer.Decode([token.Id]),
+        Top = token.Top?.Select(t => t with { Text = tokenizer.Decode([t.Id]) }).ToArray(),
+    };
 
     /// <summary>The final chunk when the reply ends for a reason outside the tokens: cancelled, or out of room.</summary>
     public GenerationChunk End(FinishReason reason) => End(reason, [], null);

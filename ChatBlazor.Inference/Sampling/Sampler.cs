@@ -1,9 +1,10 @@
 namespace ChatBlazor.Inference.Sampling;
 
-public sealed record TopToken(int Id, float Logprob);
+/// <summary>An alternative token; <see cref="Text"/> is its decoded text when the model has a tokenizer.</summary>
+public sealed record TopToken(int Id, float Logprob, string? Text = null);
 
 /// <summary>The chosen token, its log-probability under the model, and the most likely alternatives.</summary>
-public sealed record SampledToken(int Id, float Logprob, IReadOnlyList<TopToken>? Top);
+public sealed record SampledToken(int Id, float Logprob, IReadOnlyList<TopToken>? Top, string? Text = null);
 
 /// <summary>
 /// Turns one step's logits into a token for one sequence: bias, penalties, then greedy or temperature/top-k/top-p/min-p

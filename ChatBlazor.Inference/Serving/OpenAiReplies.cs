@@ -63,7 +63,11 @@ internal abstract class OpenAiReply(string idPrefix, string model, bool logprobs
     };
 
     /// <summary>Stands in for the token's text until the engine can decode single tokens.</summary>
-    internal static string TokenText(int id) => $"token_id:{id}";
+    /// <summary>The token's text, or <c>token_id:N</c> for a model without a tokenizer.</summary>
+    internal static string TokenText(int id, string? text) => text ?? $"token_id:{id}";
+
+    /// <summary>UTF-8 bytes of the token's text, as OpenAI reports them; null when the text is unknown.</summary>
+    internal static IReadOnlyList<int>? TokenBytes(string? text) => text is null ? null : [.. System.Text.Encoding.UTF8.GetBytes(text).Select(b => (int)b)];
 }
 
 internal sealed class ChatReply(string model, bool logprobs) : OpenAiReply("chatcmpl", model, logprobs)
@@ -87,8 +91,8 @@ internal sealed class ChatReply(string model, bool logprobs) : OpenAiReply("chat
         new ChatCompletionChunk(Id, ChunkObject, Created, Model, [new ChatChunkChoice(0, new ChatDelta(), null, finishReason)]);
 
     private static ChatLogprobs Render(IReadOnlyList<(SampledToken Token, int Offset)> tokens) =>
-        new([.. tokens.Select(t => new TokenLogprob(TokenText(t.Token.Id), t.Token.Logprob, null,
-            [.. (t.Token.Top ?? []).Select(top => new TopTokenLogprob(TokenText(top.Id), top.Logprob, null))]))]);
+        new([.. tokens.Select(t => new TokenLogprob(TokenText(t.Token.Id, t.Token.Text), t.Token.Logprob, TokenBytes(t.Token.Text),
+            [.. (t.Token.Top ?? []).Select(top => new TopTokenLogprob(TokenText(top.Id, top.Text), top.Logprob, TokenBytes(top.Text)))]))]);
 }
 
 internal sealed class TextReply(string model, bool logprobs) : OpenAiReply("cmpl", model, logprobs)
@@ -110,10 +114,10 @@ internal sealed class TextReply(string model, bool logprobs) : OpenAiReply("cmpl
         new TextCompletion(Id, ObjectName, Created, Model, [new TextChoice(0, "", null, finishReason)]);
 
     private static CompletionLogprobs Render(IReadOnlyList<(SampledToken Token, int Offset)> tokens) => new(
-        [.. tokens.Select(t => TokenText(t.Token.Id))],
+        [.. tokens.Select(t => TokenText(t.Token.Id, t.Token.Text))],
         [.. tokens.Select(t => (double)t.Token.Logprob)],
         [.. tokens.Select(t => t.Token.Top is { } top
-            ? (IReadOnlyDictionary<string, double>)top.GroupBy(x => x.Id).ToDictionary(g => TokenText(g.Key), g => (double)g.First().Logprob)
+            ? (IReadOnlyDictionary<string, double>)top.GroupBy(x => x.Id).ToDictionary(g => TokenText(g.Key, g.First().Text), g => (double)g.First().Logprob)
             : null)],
         [.. tokens.Select(t => t.Offset)]);
 }

@@ -124,6 +124,8 @@ public class GeneratorTests(TinyModel tiny) : IClassFixture<TinyModel>
             Assert.Equal(c.TokenIds[0], sampled.Id);
             Assert.Equal(3, sampled.Top!.Count);
             Assert.Equal(sampled.Top[0].Id, sampled.Id); // greedy picks the most likely token
+            Assert.Equal(tiny.Model.Tokenizer!.Decode([sampled.Id]), sampled.Text);
+            Assert.All(sampled.Top, top => Assert.NotNull(top.Text));
             Assert.True(sampled.Logprob <= 0);
         });
     }
