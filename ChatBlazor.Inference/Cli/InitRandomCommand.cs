@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatBlazor.Inference.Models;
 using ChatBlazor.Inference.Tokenization;
 using ChatBlazor.Inference.Weights;
 using TorchSharp;
@@ -12,9 +13,7 @@ namespace ChatBlazor.Inference.Cli;
 /// </summary>
 internal static class InitRandomCommand
 {
-    private sealed record Preset(int Vocab, int Hidden, int Intermediate, int Layers, int Heads, int KvHeads, double RopeTheta, bool Tied, int MaxPositions);
-
-    private static readonly Dictionary<string, Preset> Presets = new()
+    private static readonly Dictionary<string, ModelShape> Presets = new()
     {
         ["tiny"] = new(Vocab: 512, Hidden: 64, Intermediate: 192, Layers: 2, Heads: 4, KvHeads: 2, RopeTheta: 10000, Tied: true, MaxPositions: 2048),
         // The shape of SmolLM2-135M.
@@ -43,56 +42,14 @@ internal static class InitRandomCommand
         return 0;
     }
 
-    private static void Write(string output, Preset p, ScalarType type)
+    private static void Write(string output, ModelShape shape, ScalarType type)
     {
-        var headDim = p.Hidden / p.Heads;
-        var json = new JsonSerializerOptions { WriteIndented = true };
-        File.WriteAllText(Path.Combine(output, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["architectures"] = new[] { "LlamaForCausalLM" },
-            ["model_type"] = "llama",
-            ["vocab_size"] = p.Vocab,
-            ["hidden_size"] = p.Hidden,
-            ["intermediate_size"] = p.Intermediate,
-            ["num_hidden_layers"] = p.Layers,
-            ["num_attention_heads"] = p.Heads,
-            ["num_key_value_heads"] = p.KvHeads,
-            ["head_dim"] = headDim,
-            ["hidden_act"] = "silu",
-            ["rms_norm_eps"] = 1e-5,
-            ["rope_theta"] = p.RopeTheta,
-            ["max_position_embeddings"] = p.MaxPositions,
-            ["tie_word_embeddings"] = p.Tied,
-            // The special tokens take the last ids (see WriteTokenizer): <|endoftext|>, <|im_start|>, <|im_end|>.
-            ["bos_token_id"] = p.Vocab - 3,
-            ["eos_token_id"] = p.Vocab - 1,
-            ["torch_dtype"] = type == ScalarType.Float32 ? "float32" : "bfloat16",
-        }, json));
-        File.WriteAllText(Path.Combine(output, "generation_config.json"),
-            JsonSerializer.Serialize(new { bos_token_id = p.Vocab - 3, eos_token_id = p.Vocab - 1, do_sample = false }, json));
-
+        // The special tokens take the last ids (see WriteTokenizer): <|endoftext|>, <|im_start|>, <|im_end|>.
+        shape.WriteConfig(output, type, bosTokenId: shape.Vocab - 3, eosTokenId: shape.Vocab - 1);
         using var scope = NewDisposeScope();
-        Tensor Random(params long[] shape) => (randn(shape) * 0.02f).to(type);
-        var tensors = new List<(string, Tensor)> { ("model.embed_tokens.weight", Random(p.Vocab, p.Hidden)) };
-        for (var i = 0; i < p.Layers; i++)
-        {
-            var prefix = $"model.layers.{i}";
-            tensors.Add(($"{prefix}.input_layernorm.weight", ones(p.Hidden).to(type)));
-            tensors.Add(($"{prefix}.self_attn.q_proj.weight", Random(p.Heads * headDim, p.Hidden)));
-            tensors.Add(($"{prefix}.self_attn.k_proj.weight", Random(p.KvHeads * headDim, p.Hidden)));
-            tensors.Add(($"{prefix}.self_attn.v_proj.weight", Random(p.KvHeads * headDim, p.Hidden)));
-            tensors.Add(($"{prefix}.self_attn.o_proj.weight", Random(p.Hidden, p.Heads * headDim)));
-            tensors.Add(($"{prefix}.post_attention_layernorm.weight", ones(p.Hidden).to(type)));
-            tensors.Add(($"{prefix}.mlp.gate_proj.weight", Random(p.Intermediate, p.Hidden)));
-            tensors.Add(($"{prefix}.mlp.up_proj.weight", Random(p.Intermediate, p.Hidden)));
-            tensors.Add(($"{prefix}.mlp.down_proj.weight", Random(p.Hidden, p.Intermediate)));
-        }
-        tensors.Add(("model.norm.weight", ones(p.Hidden).to(type)));
-        if (!p.Tied)
-            tensors.Add(("lm_head.weight", Random(p.Vocab, p.Hidden)));
+        var tensors = shape.Tensors().Select(t => (t.Name, (t.IsNorm ? ones(t.Shape) : randn(t.Shape) * 0.02f).to(type))).ToList();
         SafeTensorsWriter.Write(Path.Combine(output, "model.safetensors"), tensors);
-
-        WriteTokenizer(output, p.Vocab);
+        WriteTokenizer(output, shape.Vocab);
     }
 
     /// <summary>

@@ -22,10 +22,10 @@ public sealed class SafeTensors
 
     public IReadOnlyCollection<TensorEntry> Entries => _entries.Values;
 
-    public static SafeTensors Open(string modelDir)
+    public static SafeTensors Open(string modelDir, string fileName = "model.safetensors")
     {
         var index = Path.Combine(modelDir, "model.safetensors.index.json");
-        var single = Path.Combine(modelDir, "model.safetensors");
+        var single = Path.Combine(modelDir, fileName);
         var entries = new Dictionary<string, TensorEntry>();
         if (File.Exists(index))
         {

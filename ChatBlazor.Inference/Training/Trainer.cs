@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ChatBlazor.Inference.Models;
+using ChatBlazor.Inference.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ChatBlazor.Inference.Training;
+
+public sealed record TrainingSettings
+{
+    public required ModelShape Shape { get; init; }
+    public int Steps { get; init; } = 1000;
+    public int BatchSize { get; init; } = 16;
+    public int SequenceLength { get; init; } = 256;
+    public double LearningRate { get; init; } = 3e-3;
+    public double MinLearningRate { get; init; } = 3e-4;
+    public int WarmupSteps { get; init; } = 50;
+    public double WeightDecay { get; init; } = 0.01;
+    public double GradientClip { get; init; } = 1.0;
+    public int CheckpointEvery { get; init; } = 100;
+}
+
+/// <summary>One training sequence; the loss counts only the tokens from <see cref="PromptLength"/> on (the replies).</summary>
+public sealed record TrainingExample(int[] Tokens, int PromptLength);
+
+public sealed record TrainingProgress(int Step, int Steps, double Loss, double LearningRate, double TokensPerSecond, TimeSpan Remaining);
+
+/// <summary>
+/// Trains a <see cref="TrainableLlama"/> with AdamW, linear warm-up then a cosine schedule, and gradient clipping.
+/// Every <see cref="TrainingSettings.CheckpointEvery"/> steps it saves weights, optimizer state and the step to the
+/// checkpoint folder, and a new trainer on that folder resumes there. Batches depend only on the seed and the step,
+/// so a resumed run sees the batches the interrupted one would have.
+/// </summary>
+public sealed class Trainer(TrainingSettings settings, string checkpointDir, int seed)
+{
+    private const int IgnoredTarget = -100;
+
+    public TrainableLlama? Model { get; private set; }
+
+    public double LearningRateAt(int step)
+    {
+        if (step < settings.WarmupSteps)
+            return settings.LearningRate * (step + 1) / settings.WarmupSteps;
+        var progress = (double)(step - settings.WarmupSteps) / Math.Max(1, settings.Steps - settings.WarmupSteps);
+        return settings.MinLearningRate + 0.5 * (settings.LearningRate - settings.MinLearningRate) * (1 + Math.Cos(Math.PI * Math.Min(1, progress)));
+    }
+
+    /// <summary>Runs the remaining steps and returns their losses.</summary>
+    public IReadOnlyList<double> Train(IReadOnlyList<TrainingExample> examples, Action<TrainingProgress>? report = null, CancellationToken cancellationToken = default)
+    {
+        if (examples.Count == 0)
+            throw new ArgumentException("there is nothing to train on", nameof(examples));
+        random.manual_seed(seed);
+        var model = Model = new TrainableLlama(settings.Shape);
+        using var optimizer = optim.AdamW(model.parameters(), settings.LearningRate, 0.9, 0.95, 1e-8, settings.WeightDecay);
+        var start = Resume(model, optimizer);
+
+        var losses = new List<double>();
+        var clock = Stopwatch.StartNew();
+        long tokens = 0;
+        for (var step = start; step < settings.Steps && !cancellationToken.IsCancellationRequested; step++)
+        {
+            using var scope = NewDisposeScope();
+            var (ids, targets) = Batch(examples, step);
+            var learningRate = LearningRateAt(step);
+            foreach (var group in optimizer.ParamGroups)
+                group.LearningRate = learningRate;
+
+            var logits = model.forward(ids);
+            var loss = nn.functional.cross_entropy(logits.view(-1, settings.Shape.Vocab), targets.view(-1), ignore_index: IgnoredTarget);
+            optimizer.zero_grad();
+            loss.backward();
+            nn.utils.clip_grad_norm_(model.parameters(), settings.GradientClip);
+            optimizer.step();
+
+            losses.Add(loss.item<float>());
+            tokens += ids.NumberOfElements;
+            var perSecond = tokens / clock.Elapsed.TotalSeconds;
+            var done = step + 1 - start;
+            report?.Invoke(new TrainingProgress(step + 1, settings.Steps, losses[^1], learningRate, perSecond,
+                TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (settings.Steps - step - 1))));
+            if ((step + 1) % settings.CheckpointEvery == 0 || step + 1 == settings.Steps)
+                SaveCheckpoint(model, optimizer, step + 1);
+        }
+        return losses;
+    }
+
+    /// <summary>Writes the trained weights as a Hugging Face folder that <see cref="LlamaModel"/> loads like any checkpoint.</summary>
+    public static void Export(TrainableLlama model, ModelShape shape, string dir, ScalarType dtype, int bosTokenId, int eosTokenId)
+    {
+        Directory.CreateDirectory(dir);
+        shape.WriteConfig(dir, dtype, bosTokenId, eosTokenId);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), model.Weights.Select(w => (w.Key, w.Value.detach().to(dtype))).ToList());
+    }
+
+    /// <summary>Examples drawn for one step, padded to the longest: ids (B, T) and next-token targets (B, T).</summary>
+    private (Tensor Ids, Tensor Targets) Batch(IReadOnlyList<TrainingExample> examples, int step)
+    {
+        var random = new Random(HashCode.Combine(seed, step));
+        var picked = Enumerable.Range(0, settings.BatchSize).Select(_ => examples[random.Next(examples.Count)]).ToArray();
+        var length = Math.Min(settings.SequenceLength, picked.Max(e => e.Tokens.Length) - 1);
+        var ids = new long[picked.Length * length];
+        var targets = new long[picked.Length * length];
+        Array.Fill(targets, IgnoredTarget);
+        for (var row = 0; row < picked.Length; row++)
+        {
+            var tokens = picked[row].Tokens;
+            for (var t = 0; t < length && t + 1 < tokens.Length; t++)
+            {
+                ids[row * length + t] = tokens[t];
+                if (t + 1 >= picked[row].PromptLength)
+                    targets[row * length + t] = tokens[t + 1];
+            }
+        }
+        return (tensor(ids, [picked.Length, length]), tensor(targets, [picked.Length, length]));
+    }
+
+    private void SaveCheckpoint(TrainableLlama model, optim.Optimizer optimizer, int step)
+    {
+        Directory.CreateDirectory(checkpointDir);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+            SafeTensorsWriter.Write(Path.Combine(checkpointDir, "weights.safetensors"), model.Weights.Select(w => (w.Key, w.Value.detach())).ToList());
+        ((TorchSharp.Modules.AdamW)optimizer).save_state_dict(Path.Combine(checkpointDir, "optimizer.bin"));
+        // Written last: a checkpoint counts only once its step is recorded.
+        File.WriteAllText(Path.Combine(checkpointDir, "state.json"), JsonSerializer.Serialize(new { step, seed }));
+    }
+
+    private int Resume(TrainableLlama model, optim.Optimizer optimizer)
+    {
+        var state = Path.Combine(checkpointDir, "state.json");
+        if (!File.Exists(state))
+            return 0;
+        using var json = JsonDocument.Parse(File.ReadAllText(state));
+        var weights = SafeTensors.Open(checkpointDir, "weights.safetensors");
+        using (no_grad())
+            foreach (var (name, parameter) in model.Weights)
+            {
+                using var saved = weights.Load(name, parameter.shape);
+                parameter.copy_(saved);
+            }
+        ((TorchSharp.Modules.AdamW)optimizer).load_state_dict(Path.Combine(checkpointDir, "optimizer.bin"));
+        return json.RootElement.GetProperty("step").GetInt32();
+    }
+}
