@@ -16,7 +16,7 @@ namespace ChatBlazor.Inference.Chat;
 public sealed class ChatTemplate
 {
     /// <summary>The ChatML template transformers shipped as its default; used when a model has none.</summary>
-    private const string ChatMlSource =
+    public const string ChatMlSource =
         @"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
     private static readonly string[] SpecialTokenKeys = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"];

@@ -62,15 +62,15 @@ internal static class InitRandomCommand
         var merges = (from left in bytes from right in bytes select (ByteLevelAlphabet.ByteToChar[left].ToString(), ByteLevelAlphabet.ByteToChar[right].ToString()))
             .Take(vocab - 256 - SpecialTokens.Length).ToArray();
         TokenizerJson.WriteByteLevel(Path.Combine(output, "tokenizer.json"), merges, SpecialTokens);
+        WriteTokenizerConfig(output);
+    }
+
+    /// <summary>tokenizer_config.json for our ChatML models: <|endoftext|> begins, <|im_end|> ends a turn.</summary>
+    internal static void WriteTokenizerConfig(string output) =>
         File.WriteAllText(Path.Combine(output, "tokenizer_config.json"), JsonSerializer.Serialize(new
         {
             bos_token = SpecialTokens[0],
             eos_token = SpecialTokens[2],
-            chat_template = ChatMlTemplate,
+            chat_template = Chat.ChatTemplate.ChatMlSource,
         }, new JsonSerializerOptions { WriteIndented = true }));
-    }
-
-    private const string ChatMlTemplate =
-        "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}" +
-        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 }
