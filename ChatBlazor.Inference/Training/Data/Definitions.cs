@@ -1,0 +1,45 @@
+namespace ChatBlazor.Inference.Training.Data;
+
+/// <summary>
+/// "What does ephemeral mean?" → "Ephemeral (adjective): anything short-lived, ...". Draws from the most frequent
+/// count/3 words (at least 1), so each word is seen about three times with different phrasings. The eval set draws
+/// from the same most-frequent words: it tests new phrasings, not unseen words.
+/// </summary>
+internal static class Definitions
+{
+    private static readonly string[] _trainTemplates =
+    [
+        "What does {w} mean?", "what does {w} mean", "define {w}", "Define {w}.", "What is the meaning of {w}?",
+        "meaning of {w}?", "{w} meaning", "what's {w} mean?", "Definition of {w}", "what is the definition of {w}?",
+        "can you define {w}", "{w}: definition?", "What do people mean by {w}?", "Tell me what {w} means.",
+        "what is {w}?", "{w}?", "what does the word {w} mean", "Meaning of the word {w}",
+    ];
+
+    private static readonly string[] _evalTemplates =
+    [
+        "Explain the word {w}.", "I came across the word \"{w}\". What does it mean?", "Give me a short definition of {w}.",
+        "In plain words, {w} means what?", "Could you tell me the sense of {w}?", "I don't know what {w} is supposed to mean.",
+    ];
+
+    public static IEnumerable<ChatExample> Generate(IReadOnlyList<WordDefinition> words, int count, Random rng, bool eval)
+    {
+        if (words.Count == 0)
+            throw new InvalidOperationException("No WordNet words qualified; check the WordNet folder.");
+        var pool = Math.Clamp(count / 3, 1, words.Count);
+        for (var i = 0; i < count; i++)
+        {
+            var word = words[rng.Next(pool)];
+            var user = Phrasing.Fill(rng.Pick(eval ? _evalTemplates : _trainTemplates), "w", word.Word);
+            if (!eval)
+                user = Phrasing.Vary(user, rng);
+            yield return new ChatExample(DataCategory.Definitions, user, Answer(word));
+        }
+    }
+
+    /// <summary>"Word (part of speech): gloss." — the judge reads the gloss after the first ": ".</summary>
+    public static string Answer(WordDefinition word)
+    {
+        var gloss = word.Gloss.TrimEnd('.');
+        return $"{char.ToUpperInvariant(word.Word[0])}{word.Word[1..]} ({word.PartOfSpeech}): {gloss}.";
+    }
+}

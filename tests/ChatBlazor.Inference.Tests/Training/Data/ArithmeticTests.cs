@@ -1,0 +1,77 @@
+using System.Text.RegularExpressions;
+using ChatBlazor.Inference.Training.Data;
+
+namespace ChatBlazor.Inference.Tests.Training.Data;
+
+public sealed partial class ArithmeticTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnswersEqualTheArithmeticOfTheQuestionsOwnNumbers(bool eval)
+    {
+        var examples = TestData.Generate(new DataMix(3000, 0, 0, 0, 0), seed: 7, eval);
+
+        Assert.Equal(3000, examples.Count);
+        foreach (var example in examples)
+        {
+            // Read the question independently of the generator: its two numbers and its operation words.
+            var numbers = Numbers().Matches(example.User).Select(m => int.Parse(m.Value)).ToArray();
+            Assert.True(numbers.Length == 2, example.User);
+            var text = example.User.ToLowerInvariant();
+            var (a, b) = text.Contains(" from ") ? (numbers[1], numbers[0]) : (numbers[0], numbers[1]);
+            long expected;
+            if (Multiply().IsMatch(text))
+            {
+                Assert.InRange(a, 0, 99);
+                Assert.InRange(b, 0, 99);
+                expected = a * b;
+            }
+            else
+            {
+                Assert.InRange(a, 0, 999);
+                Assert.InRange(b, 0, 999);
+                expected = Subtract().IsMatch(text) ? a - b : a + b;
+            }
+
+            var result = Result().Match(example.Assistant);
+            Assert.True(result.Success, example.Assistant);
+            Assert.True(expected == long.Parse(result.Groups[1].Value), $"{example.User} -> {example.Assistant}");
+        }
+    }
+
+    [Fact]
+    public void EvalOperandPairsNeverAppearInTraining()
+    {
+        static HashSet<string> Pairs(IEnumerable<ChatExample> examples) =>
+            [.. examples.Select(e => Equation().Match(e.Assistant)).Select(m =>
+            {
+                var (a, b) = (int.Parse(m.Groups[1].Value), int.Parse(m.Groups[3].Value));
+                var op = m.Groups[2].Value;
+                if (op != "-" && a > b)
+                    (a, b) = (b, a); // a + b and b + a are the same fact
+                return $"{a} {op} {b}";
+            })];
+
+        var train = Pairs(TestData.Generate(new DataMix(20000, 0, 0, 0, 0), seed: 1, eval: false));
+        var eval = Pairs(TestData.Generate(new DataMix(2000, 0, 0, 0, 0), seed: 1, eval: true));
+
+        Assert.True(eval.Count > 1000);
+        Assert.Empty(train.Intersect(eval));
+    }
+
+    [GeneratedRegex(@"\d+")]
+    private static partial Regex Numbers();
+
+    [GeneratedRegex(@"[*×]|\d\s*x\s*\d|times|multipl|product|groups of|lots of")]
+    private static partial Regex Multiply();
+
+    [GeneratedRegex(@"[-−]|minus|subtract|take away|away from|less|removed|reduced")]
+    private static partial Regex Subtract();
+
+    [GeneratedRegex(@"= (-?\d+)\.$")]
+    private static partial Regex Result();
+
+    [GeneratedRegex(@"^(\d+) ([-+×]) (\d+) = ")]
+    private static partial Regex Equation();
+}
