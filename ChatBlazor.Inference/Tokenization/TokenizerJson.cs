@@ -7,7 +7,7 @@ namespace ChatBlazor.Inference.Tokenization;
 public static class TokenizerJson
 {
     // Llama 3's pre-tokenizer pattern: the usual choice for a byte-level BPE vocabulary today.
-    private const string Llama3SplitPattern =
+    internal const string Llama3SplitPattern =
         @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
     /// <summary>
