@@ -208,7 +208,13 @@ public sealed unsafe class Attention
             var queries = job->Qkv + (long)r * job->QkvWidth + kvHead * group * d;
             MatVec.F32(row.Keys + kvHead * row.HeadStride, queries, scores, row.Length, d, group);
             for (var g = 0; g < group; g++)
-                TensorPrimitives.SoftMax(new ReadOnlySpan<float>(scores + g * row.Length, row.Length), new Span<float>(scores + g * row.Length, row.Length));
+            {
+                // TensorPrimitives.SoftMax does not subtract the maximum first; trained models have scores whose
+                // exponentials overflow F32, so shift them here (softmax is unchanged by a constant shift).
+                var weights = new Span<float>(scores + g * row.Length, row.Length);
+                TensorPrimitives.Subtract(weights, TensorPrimitives.Max(weights), weights);
+                TensorPrimitives.SoftMax(weights, weights);
+            }
             WeightedSum(row.Values + kvHead * row.HeadStride, row.Length, d, scores, group, job->Attended + (long)r * job->AttendedWidth + kvHead * group * d);
         }
     }

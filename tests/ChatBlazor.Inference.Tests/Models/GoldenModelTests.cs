@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ChatBlazor.Inference.Models;
+using ChatBlazor.Inference.Weights;
 using TorchSharp;
 
 namespace ChatBlazor.Inference.Tests.Models;
@@ -149,6 +150,42 @@ public class GoldenModelTests
         {
             foreach (var cache in caches.Concat(aloneCaches))
                 cache.Dispose();
+        }
+    }
+
+    [Fact]
+    public void LargeAttentionScoresStayFiniteAndDecodingMatchesTheFullForward()
+    {
+        // Trained models have attention scores far beyond what random fixtures produce; scale q and k up so that
+        // exp(score) overflows F32 unless the softmax subtracts its maximum first.
+        var source = SafeTensors.Open(FixturePath("tiny-f32"));
+        var dir = Directory.CreateTempSubdirectory("chatblazor-large-scores-").FullName;
+        try
+        {
+            using (var scope = TorchSharp.torch.NewDisposeScope())
+            {
+                var tensors = source.Entries.Select(e => (e.Name, Tensor: source.Load(e.Name, e.Shape))).Select(t =>
+                    t.Name.Contains("q_proj") || t.Name.Contains("k_proj") ? (t.Name, t.Tensor * 40f) : t).ToList();
+                SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), tensors);
+            }
+            File.Copy(Path.Combine(FixturePath("tiny-f32"), "config.json"), Path.Combine(dir, "config.json"));
+            var llama = LlamaModel.Load(dir);
+            int[] prompt = [5, 9, 14, 2, 77, 31, 8];
+            using var stepCache = new KvCache(llama.Config, prompt.Length + 1, llama.Device);
+            using var fullCache = new KvCache(llama.Config, prompt.Length + 1, llama.Device);
+            llama.Forward(prompt, 0, stepCache).Dispose();
+            var stepped = new float[llama.Config.VocabSize];
+
+            llama.Step(3, prompt.Length, stepCache, stepped);
+            using var full = llama.Forward([.. prompt, 3], 0, fullCache, lastOnly: true);
+
+            Assert.All(stepped, l => Assert.True(float.IsFinite(l)));
+            var worst = Row(full, 0).Zip(stepped, (e, a) => Math.Abs(e - a)).Max();
+            Assert.True(worst <= 1e-3, $"largest logit difference {worst}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 }
