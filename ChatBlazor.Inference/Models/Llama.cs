@@ -337,6 +337,7 @@ public sealed unsafe class LlamaModel
     private readonly Linear _lmHead;
     private readonly Rotary _rotary;
     private readonly nint _embeddingAddress; // for Step, on the CPU
+    private readonly bool _embeddingIsBf16;
     private readonly StepBuffers _step;      // one step at a time: _stepLock
     private readonly Lock _stepLock = new();
 
@@ -355,6 +356,7 @@ public sealed unsafe class LlamaModel
         _rotary = new Rotary(config, device);
         _step = new StepBuffers(config, MaxStepBatch);
         _embeddingAddress = device.type == DeviceType.CPU ? (nint)TensorMemory.Pointer<byte>(_embedding) : 0;
+        _embeddingIsBf16 = _embedding.dtype == ScalarType.BFloat16;
     }
 
     public ModelConfig Config { get; }
@@ -420,7 +422,7 @@ public sealed unsafe class LlamaModel
             for (var r = 0; r < rows; r++)
             {
                 var row = (long)tokens[r] * e;
-                if (_embedding.dtype == ScalarType.Float32)
+                if (!_embeddingIsBf16)
                     new ReadOnlySpan<float>((float*)_embeddingAddress + row, e).CopyTo(x.Slice(r * e, e));
                 else
                     Bf16.Widen(new ReadOnlySpan<ushort>((ushort*)_embeddingAddress + row, e), x.Slice(r * e, e));
