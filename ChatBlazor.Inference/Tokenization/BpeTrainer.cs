@@ -8,12 +8,12 @@ namespace ChatBlazor.Inference.Tokenization;
 /// </summary>
 public static class BpeTrainer
 {
-    // Exactly the words the written tokenizer.json will hand its BPE model: Llama 3's split, then GPT-2's byte
+    // Exactly the words the written tokenizer.json will hand its BPE model: its split pattern, then GPT-2's byte
     // alphabet. Built from the same pre-tokenizer classes the loader builds, so training cannot drift from encoding.
     private static readonly PreTokenizer WordSplitter = new SequencePreTokenizer(
     [
         new SplitPreTokenizer(
-            PatternSplitter.ForRegex(PatternSplitter.CompileOnigurumaPattern(TokenizerJson.Llama3SplitPattern)),
+            PatternSplitter.ForRegex(PatternSplitter.CompileOnigurumaPattern(TokenizerJson.SplitPattern)),
             SplitBehavior.Isolated),
         new ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: false),
     ]);

@@ -6,14 +6,15 @@ namespace ChatBlazor.Inference.Tokenization;
 /// <summary>Writes tokenizer.json files, for tests and for model folders with random weights.</summary>
 public static class TokenizerJson
 {
-    // Llama 3's pre-tokenizer pattern: the usual choice for a byte-level BPE vocabulary today.
-    internal const string Llama3SplitPattern =
-        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    // Llama 3's pre-tokenizer pattern, except that every digit stands alone (as in Qwen2's): a number is then its
+    // digits, one token each, which is what lets a small model learn column arithmetic.
+    internal const string SplitPattern =
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
     /// <summary>
     /// Writes a byte-level BPE tokenizer.json: ids 0–255 are the byte tokens (id = byte value, spelled with
     /// GPT-2's byte-to-unicode characters), merge i adds the token Left+Right as id 256 + i, and the special
-    /// tokens follow as added tokens (special: true). Pre-tokenizer: Llama 3's Split regex, then ByteLevel;
+    /// tokens follow as added tokens (special: true). Pre-tokenizer: <see cref="SplitPattern"/>, then ByteLevel;
     /// decoder: ByteLevel.
     /// </summary>
     /// <param name="merges">Pairs of existing tokens, in byte-level spelling (a space is "Ġ"), in rank order.</param>
@@ -86,7 +87,7 @@ public static class TokenizerJson
         json.WriteStartObject();
         json.WriteString("type", "Split");
         json.WriteStartObject("pattern");
-        json.WriteString("Regex", Llama3SplitPattern);
+        json.WriteString("Regex", SplitPattern);
         json.WriteEndObject();
         json.WriteString("behavior", "Isolated");
         json.WriteBoolean("invert", false);

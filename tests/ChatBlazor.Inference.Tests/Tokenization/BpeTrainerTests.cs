@@ -178,7 +178,7 @@ public sealed class BpeTrainerTests : IDisposable
         var split = new SequencePreTokenizer(
         [
             new SplitPreTokenizer(
-                PatternSplitter.ForRegex(PatternSplitter.CompileOnigurumaPattern(TokenizerJson.Llama3SplitPattern)),
+                PatternSplitter.ForRegex(PatternSplitter.CompileOnigurumaPattern(TokenizerJson.SplitPattern)),
                 SplitBehavior.Isolated),
             new ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: false),
         ]);
