@@ -29,12 +29,20 @@ public sealed class TrainableLlama : nn.Module<Tensor, Tensor>
 
     public IReadOnlyDictionary<string, Parameter> Weights => _weights;
 
-    /// <summary>ids (B, T) → logits (B, T, V).</summary>
-    public override Tensor forward(Tensor ids)
+    /// <summary>ids (B, T) → logits (B, T, V), each row one sequence from position 0.</summary>
+    public override Tensor forward(Tensor ids) => Forward(ids, arange(ids.shape[1]).expand(ids.shape[0], -1), mask: null);
+
+    /// <summary>
+    /// ids (B, T) → logits (B, T, V) for rows that pack several sequences: <paramref name="positions"/> (B, T) restart
+    /// at 0 where each sequence starts, and <paramref name="mask"/> (B, 1, T, T, true = may attend) keeps every
+    /// sequence to its own earlier tokens, so a packed sequence trains exactly as it would alone. A null mask is causal.
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor positions, Tensor? mask)
     {
         var (b, t) = (ids.shape[0], ids.shape[1]);
         var (h, k, d) = (_shape.Heads, _shape.KvHeads, _shape.HeadDim);
-        var (cos, sin) = _rotary.Angles(arange(t));                                                   // (T, D)
+        var (cos, sin) = _rotary.Angles(positions.reshape(-1));                                       // (B·T, D)
+        (cos, sin) = (cos.view(b, 1, t, d), sin.view(b, 1, t, d));
         var x = W("model.embed_tokens.weight")[ids];                                                   // (B, T, E)
         for (var i = 0; i < _shape.Layers; i++)
         {
@@ -45,7 +53,9 @@ public sealed class TrainableLlama : nn.Module<Tensor, Tensor>
             var value = n.matmul(W($"{p}.self_attn.v_proj.weight").t()).view(b, t, k, d).transpose(1, 2);
             if (h != k)
                 (key, value) = (key.repeat_interleave(h / k, 1), value.repeat_interleave(h / k, 1));
-            var attended = nn.functional.scaled_dot_product_attention(q, key, value, is_casual: true);    // (B, H, T, D)
+            var attended = mask is null                                                                // (B, H, T, D)
+                ? nn.functional.scaled_dot_product_attention(q, key, value, is_casual: true)
+                : nn.functional.scaled_dot_product_attention(q, key, value, mask);
             x = x + attended.transpose(1, 2).reshape(b, t, h * d).matmul(W($"{p}.self_attn.o_proj.weight").t());
             n = Norm(x, W($"{p}.post_attention_layernorm.weight"));
             var gate = nn.functional.silu(n.matmul(W($"{p}.mlp.gate_proj.weight").t()));

@@ -51,6 +51,8 @@ public sealed class Trainer(TrainingSettings settings, string checkpointDir, int
     {
         if (examples.Count == 0)
             throw new ArgumentException("there is nothing to train on", nameof(examples));
+        if (examples.Any(e => e.Tokens.Length < 2))
+            throw new ArgumentException("every example needs at least two tokens (an input and its target)", nameof(examples));
         random.manual_seed(seed);
         var model = Model = new TrainableLlama(settings.Shape);
         using var optimizer = optim.AdamW(model.parameters(), settings.LearningRate, 0.9, 0.95, 1e-8, settings.WeightDecay);
@@ -62,12 +64,12 @@ public sealed class Trainer(TrainingSettings settings, string checkpointDir, int
         for (var step = start; step < settings.Steps && !cancellationToken.IsCancellationRequested; step++)
         {
             using var scope = NewDisposeScope();
-            var (ids, targets) = Batch(examples, step);
+            var (ids, positions, mask, targets) = Batch(examples, step);
             var learningRate = LearningRateAt(step);
             foreach (var group in optimizer.ParamGroups)
                 group.LearningRate = learningRate;
 
-            var logits = model.forward(ids);
+            var logits = model.Forward(ids, positions, mask);
             var loss = nn.functional.cross_entropy(logits.view(-1, settings.Shape.Vocab), targets.view(-1), ignore_index: IgnoredTarget);
             optimizer.zero_grad();
             loss.backward();
@@ -75,7 +77,7 @@ public sealed class Trainer(TrainingSettings settings, string checkpointDir, int
             optimizer.step();
 
             losses.Add(loss.item<float>());
-            tokens += ids.NumberOfElements;
+            tokens += ids.NumberOfElements; // padding included: it is what the step computed
             var perSecond = tokens / clock.Elapsed.TotalSeconds;
             var done = step + 1 - start;
             report?.Invoke(new TrainingProgress(step + 1, settings.Steps, losses[^1], learningRate, perSecond,
@@ -96,26 +98,51 @@ public sealed class Trainer(TrainingSettings settings, string checkpointDir, int
         SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), model.Weights.Select(w => (w.Key, w.Value.detach().to(dtype))).ToList());
     }
 
-    /// <summary>Examples drawn for one step, padded to the longest: ids (B, T) and next-token targets (B, T).</summary>
-    private (Tensor Ids, Tensor Targets) Batch(IReadOnlyList<TrainingExample> examples, int step)
+    /// <summary>
+    /// The rows for one step: each row packs examples drawn at random until the next one would not fit in
+    /// <see cref="TrainingSettings.SequenceLength"/> (an example longer than that is cut), so short replies do not
+    /// train on padding. Returns ids, positions (restarting at 0 per example), the attention mask that keeps examples
+    /// apart, and next-token targets (replies only), each (B, T) or (B, 1, T, T).
+    /// </summary>
+    private (Tensor Ids, Tensor Positions, Tensor Mask, Tensor Targets) Batch(IReadOnlyList<TrainingExample> examples, int step)
     {
         var random = new Random(HashCode.Combine(seed, step));
-        var picked = Enumerable.Range(0, settings.BatchSize).Select(_ => examples[random.Next(examples.Count)]).ToArray();
-        var length = Math.Min(settings.SequenceLength, picked.Max(e => e.Tokens.Length) - 1);
-        var ids = new long[picked.Length * length];
-        var targets = new long[picked.Length * length];
+        var (rows, length) = (settings.BatchSize, settings.SequenceLength);
+        var ids = new long[rows * length];
+        var positions = new long[rows * length];
+        var segments = new long[rows * length];
+        var targets = new long[rows * length];
         Array.Fill(targets, IgnoredTarget);
-        for (var row = 0; row < picked.Length; row++)
+        for (var row = 0; row < rows; row++)
         {
-            var tokens = picked[row].Tokens;
-            for (var t = 0; t < length && t + 1 < tokens.Length; t++)
+            var used = 0;
+            var segment = 0;
+            while (true)
             {
-                ids[row * length + t] = tokens[t];
-                if (t + 1 >= picked[row].PromptLength)
-                    targets[row * length + t] = tokens[t + 1];
+                var example = examples[random.Next(examples.Count)];
+                var take = Math.Min(example.Tokens.Length - 1, length); // inputs; the last token is only a target
+                if (used > 0 && used + take > length)
+                    break;
+                segment++;
+                for (var t = 0; t < take; t++)
+                {
+                    var at = row * length + used + t;
+                    (ids[at], positions[at], segments[at]) = (example.Tokens[t], t, segment);
+                    if (t + 1 >= example.PromptLength)
+                        targets[at] = example.Tokens[t + 1];
+                }
+                used += take;
+                if (used == length)
+                    break;
             }
+            // Padding is its own segment per position: it attends only to itself and trains nothing.
+            for (var t = used; t < length; t++)
+                segments[row * length + t] = -1 - t;
         }
-        return (tensor(ids, [picked.Length, length]), tensor(targets, [picked.Length, length]));
+        var segment2d = tensor(segments, [rows, length]);
+        var sameSegment = segment2d.unsqueeze(2).eq(segment2d.unsqueeze(1));
+        var mask = sameSegment.logical_and(ones(length, length, ScalarType.Bool).tril()).unsqueeze(1);
+        return (tensor(ids, [rows, length]), tensor(positions, [rows, length]), mask, tensor(targets, [rows, length]));
     }
 
     private void SaveCheckpoint(TrainableLlama model, optim.Optimizer optimizer, int step)

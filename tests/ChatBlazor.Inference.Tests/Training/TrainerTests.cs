@@ -54,6 +54,27 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void TwoSequencesPackedInOneRowComputeWhatEachComputesAlone()
+    {
+        random.manual_seed(4);
+        var model = new TrainableLlama(Shape);
+        long[] first = [3, 9, 4, 7, 2], second = [11, 5, 8];
+        using var _ = no_grad();
+        using var alone1 = model.forward(tensor(first, [1, 5]));
+        using var alone2 = model.forward(tensor(second, [1, 3]));
+
+        // Row: first (positions 0..4), second (0..2); a token sees its own sequence's earlier tokens only.
+        var mask = zeros(1, 1, 8, 8, ScalarType.Bool);
+        for (var i = 0; i < 8; i++)
+            for (var j = 0; j <= i; j++)
+                mask[0, 0, i, j] = tensor((i < 5) == (j < 5));
+        using var packed = model.Forward(tensor([.. first, .. second], [1, 8]), tensor(new long[] { 0, 1, 2, 3, 4, 0, 1, 2 }, [1, 8]), mask);
+
+        Assert.True((packed[0, ..5] - alone1[0]).abs().max().item<float>() < 1e-5);
+        Assert.True((packed[0, 5..] - alone2[0]).abs().max().item<float>() < 1e-5);
+    }
+
+    [Fact]
     public void ARunResumesFromItsLastCheckpoint()
     {
         var checkpoints = Path.Combine(_dir, "checkpoints");
