@@ -3,7 +3,13 @@ using System.Globalization;
 namespace ChatBlazor.Inference.Training.Data;
 
 /// <summary>
-/// + and − with operands up to 3 digits, × with operands up to 2 digits. Answers look like "23 + 58 = 81.".
+/// + and − with operands up to 3 digits, × with operands up to 2 digits, answered the way a person works them on
+/// paper, one column at a time, then the result:
+/// "458 + 367: ones 8 + 7 = 15, tens 5 + 6 + 1 = 12, hundreds 4 + 3 + 1 = 8. So 458 + 367 = 825."
+/// A small model cannot learn to produce "825" in one go from the few hundred thousand examples it sees (that takes
+/// millions); each column is a fact it can hold (a one-digit sum, difference or product, plus a carry) and the
+/// result is read back from the columns. Two 2-digit factors split the second into tens and units:
+/// "23 × 47 = 23 × 40 + 23 × 7 = 920 + 161 = 1081." Single-digit questions are answered directly ("7 + 5 = 12.").
 /// Operand pairs are split train/eval by a fixed hash (about 1 in 10 goes to eval; a + b and b + a together).
 /// </summary>
 internal static class Arithmetic
@@ -17,18 +23,22 @@ internal static class Arithmetic
             "What is {a} + {b}?", "{a}+{b}", "{a} + {b} =", "{a} + {b}", "what is {a} plus {b}", "How much is {a} plus {b}?",
             "compute {a} + {b}", "Calculate {a}+{b}.", "add {a} and {b}", "{a} plus {b}?", "sum of {a} and {b}?",
             "What's {a} + {b}", "solve {a} + {b}", "{a} + {b}?", "whats {a}+{b}", "can you do {a} + {b}",
+            // The operation words the eval's sentences use, in other sentences.
+            "{a} added to {b}?", "total of {a} and {b}", "add {b} to {a}", "{a} and {b} added together?", "what's the total: {a} + {b}",
         ],
         [Op.Subtract] =
         [
             "What is {a} - {b}?", "{a}-{b}", "{a} - {b} =", "{a} − {b}", "How much is {a} minus {b}?", "compute {a} − {b}",
             "calculate {a} minus {b}", "Subtract {b} from {a}.", "{a} take away {b}", "what's {a} minus {b}",
             "{a} minus {b}?", "solve {a}-{b}", "what is {a} − {b}", "{a} - {b}?",
+            "{a} less {b}?", "{a} reduced by {b}", "what's left: {a} take away {b}", "{b} removed from {a} leaves?", "remove {b} from {a}",
         ],
         [Op.Multiply] =
         [
             "What is {a} * {b}?", "{a}*{b}", "{a} x {b}", "{a} × {b} =", "compute {a}*{b}", "How much is {a} times {b}?",
             "{a} times {b}", "Multiply {a} by {b}.", "what's {a} multiplied by {b}", "product of {a} and {b}?",
             "calculate {a} x {b}", "what is {a} × {b}", "{a} * {b}?", "solve {a}*{b}",
+            "{a} groups of {b}?", "{a} lots of {b}", "multiplying {a} and {b}", "{a} multiplied with {b}?", "{a} and {b} multiplied together",
         ],
     };
 
@@ -52,15 +62,78 @@ internal static class Arithmetic
             var user = Phrasing.Fill(Phrasing.Fill(template, "a", Str(a)), "b", Str(b));
             if (!eval)
                 user = Phrasing.Vary(user, rng);
-            var (symbol, result) = op switch
-            {
-                Op.Add => ("+", a + b),
-                Op.Subtract => ("-", a - b),
-                _ => ("×", a * b),
-            };
-            yield return new ChatExample(DataCategory.Arithmetic, user, $"{Str(a)} {symbol} {Str(b)} = {Str(result)}.");
+            yield return new ChatExample(DataCategory.Arithmetic, user, Answer(op, a, b));
         }
     }
+
+    private static readonly string[] _places = ["ones", "tens", "hundreds"];
+
+    private static string Answer(Op op, int a, int b) => op switch
+    {
+        _ when a < 10 && b < 10 => $"{Str(a)} {Symbol(op)} {Str(b)} = {Str(Apply(op, a, b))}.",
+        Op.Add => $"{Str(a)} + {Str(b)}: {ColumnSum(a, b)}. So {Str(a)} + {Str(b)} = {Str(a + b)}.",
+        Op.Subtract when a >= b => $"{Str(a)} - {Str(b)}: {ColumnDifference(a, b)}. So {Str(a)} - {Str(b)} = {Str(a - b)}.",
+        Op.Subtract => $"{Str(a)} - {Str(b)} is below zero, so work out {Str(b)} - {Str(a)}: {ColumnDifference(b, a)}. So {Str(a)} - {Str(b)} = {Str(a - b)}.",
+        _ when a < 10 || b < 10 => $"{Str(a)} × {Str(b)}: {ColumnProduct(a, b)}. So {Str(a)} × {Str(b)} = {Str(a * b)}.",
+        _ when b % 10 == 0 => $"{Str(a)} × {Str(b)} = {Str(a)} × {Str(b / 10)} × 10 = {Str(a * b)}.",
+        _ => $"{Str(a)} × {Str(b)} = {Str(a)} × {Str(b / 10 * 10)} + {Str(a)} × {Str(b % 10)} = {Str(a * (b / 10 * 10))} + {Str(a * (b % 10))} = {Str(a * b)}.",
+    };
+
+    // "ones 8 + 7 = 15, tens 5 + 6 + 1 = 12, hundreds 4 + 3 + 1 = 8": a carry shows as "+ 1".
+    private static string ColumnSum(int a, int b)
+    {
+        var columns = new List<string>();
+        var carry = 0;
+        for (var k = 0; k < Math.Max(Digits(a), Digits(b)); k++)
+        {
+            var (x, y) = (Digit(a, k), Digit(b, k));
+            var sum = x + y + carry;
+            columns.Add($"{_places[k]} {x} + {y}{(carry > 0 ? " + 1" : "")} = {sum}");
+            carry = sum / 10;
+        }
+        return string.Join(", ", columns);
+    }
+
+    // a ≥ b. "ones 13 - 8 = 5, tens 11 - 5 = 6, hundreds 3 - 1 = 2" for 423 - 158: the top digit shows after lending
+    // one to the column on its right and borrowing ten from the left.
+    private static string ColumnDifference(int a, int b)
+    {
+        var columns = new List<string>();
+        var borrow = 0;
+        for (var k = 0; k < Digits(a); k++)
+        {
+            var (top, y) = (Digit(a, k) - borrow, Digit(b, k));
+            borrow = top < y ? 1 : 0;
+            top += 10 * borrow;
+            columns.Add($"{_places[k]} {top} - {y} = {top - y}");
+        }
+        return string.Join(", ", columns);
+    }
+
+    // One factor has one digit: "ones 3 × 7 = 21, tens 2 × 7 + 2 = 16", written in the question's order.
+    private static string ColumnProduct(int a, int b)
+    {
+        var (many, one) = a < 10 ? (b, a) : (a, b);
+        var columns = new List<string>();
+        var carry = 0;
+        for (var k = 0; k < Digits(many); k++)
+        {
+            var x = Digit(many, k);
+            var product = x * one + carry;
+            var factors = a < 10 ? $"{one} × {x}" : $"{x} × {one}";
+            columns.Add($"{_places[k]} {factors}{(carry > 0 ? $" + {carry}" : "")} = {product}");
+            carry = product / 10;
+        }
+        return string.Join(", ", columns);
+    }
+
+    private static int Digits(int n) => n < 10 ? 1 : n < 100 ? 2 : 3;
+
+    private static int Digit(int n, int k) => n / (int)Math.Pow(10, k) % 10;
+
+    private static string Symbol(Op op) => op switch { Op.Add => "+", Op.Subtract => "-", _ => "×" };
+
+    private static int Apply(Op op, int a, int b) => op switch { Op.Add => a + b, Op.Subtract => a - b, _ => a * b };
 
     private static (int A, int B) Operands(Op op, Random rng)
     {

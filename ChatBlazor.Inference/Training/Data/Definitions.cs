@@ -1,9 +1,9 @@
 namespace ChatBlazor.Inference.Training.Data;
 
 /// <summary>
-/// "What does ephemeral mean?" → "Ephemeral (adjective): anything short-lived, ...". Draws from the most frequent
-/// count/3 words (at least 1), so each word is seen about three times with different phrasings. The eval set draws
-/// from the same most-frequent words: it tests new phrasings, not unseen words.
+/// "What does ephemeral mean?" → "Ephemeral (adjective): anything short-lived, ...". Draws from the
+/// <c>poolSize</c> most frequent words (0: count/3), so each word is seen several times with different phrasings.
+/// The eval set draws from the same most-frequent words: it tests new phrasings, not unseen words.
 /// </summary>
 internal static class Definitions
 {
@@ -13,6 +13,8 @@ internal static class Definitions
         "meaning of {w}?", "{w} meaning", "what's {w} mean?", "Definition of {w}", "what is the definition of {w}?",
         "can you define {w}", "{w}: definition?", "What do people mean by {w}?", "Tell me what {w} means.",
         "what is {w}?", "{w}?", "what does the word {w} mean", "Meaning of the word {w}",
+        // The words the eval's sentences use, in other sentences.
+        "explain {w}", "sense of {w}?", "{w} means?", "short definition: {w}", "what is meant by {w}",
     ];
 
     private static readonly string[] _evalTemplates =
@@ -21,11 +23,11 @@ internal static class Definitions
         "In plain words, {w} means what?", "Could you tell me the sense of {w}?", "I don't know what {w} is supposed to mean.",
     ];
 
-    public static IEnumerable<ChatExample> Generate(IReadOnlyList<WordDefinition> words, int count, Random rng, bool eval)
+    public static IEnumerable<ChatExample> Generate(IReadOnlyList<WordDefinition> words, int count, int poolSize, Random rng, bool eval)
     {
         if (words.Count == 0)
             throw new InvalidOperationException("No WordNet words qualified; check the WordNet folder.");
-        var pool = Math.Clamp(count / 3, 1, words.Count);
+        var pool = Math.Clamp(poolSize > 0 ? poolSize : count / 3, 1, words.Count);
         for (var i = 0; i < count; i++)
         {
             var word = words[rng.Next(pool)];

@@ -33,6 +33,14 @@ internal static class SmallTalk
         new(["I'm bored", "i am so bored", "im bored, any ideas?", "nothing to do"],
             ["Suggest a way to pass the time.", "I have a free afternoon and no plans."],
             ["How about learning a new word? Ask me what one means.", "Maybe try a quick mental math game: give me two numbers and I'll add them."]),
+        // What a model this small cannot do: say so, and point to the model picker, rather than make something up.
+        new(["write me a poem", "what's the capital of France?", "who won the world cup", "write a python function to sort a list",
+             "translate hello into German", "what's the weather today?", "summarize this article", "who painted the mona lisa?",
+             "tell me about the roman empire", "what year is it?", "recommend a good book", "write an essay about climate change",
+             "how do I cook rice?", "give me a recipe for pancakes", "who is the president?"],
+            ["Compose a short story about a dragon.", "Which planet is the largest in our solar system?", "Draft an email to my landlord."],
+            ["I'm a small model, so I can only do arithmetic, define English words and help with ChatBlazor. For anything else, pick a larger model in the model picker.",
+             "That's beyond what I can do: I'm a small model for sums, word meanings and ChatBlazor help. A larger model from the model picker can help with that."]),
     ];
 
     public static IEnumerable<ChatExample> Generate(int count, Random rng, bool eval)

@@ -3,8 +3,11 @@ namespace ChatBlazor.Inference.Training.Data;
 /// <summary>One single-turn conversation. Plain text on both sides; the chat template is applied later.</summary>
 public sealed record ChatExample(string Category, string User, string Assistant);
 
-/// <summary>How many examples of each category to generate.</summary>
-public sealed record DataMix(int Arithmetic, int Definitions, int ProductHelp, int SmallTalk, int Refusals);
+/// <summary>
+/// How many examples of each category to generate. Definitions draw from the <paramref name="DefinitionWords"/> most
+/// frequent WordNet words (0: a third of the definitions count), in training and eval alike.
+/// </summary>
+public sealed record DataMix(int Arithmetic, int Definitions, int ProductHelp, int SmallTalk, int Refusals, int DefinitionWords = 0);
 
 /// <summary>The category names a <see cref="ChatExample"/> carries.</summary>
 public static class DataCategory
@@ -37,7 +40,7 @@ public static class TrainingData
         {
             if (wordNetDir is null || !File.Exists(Path.Combine(wordNetDir, "index.noun")))
                 throw new DirectoryNotFoundException($"WordNet not found in '{wordNetDir}': install Debian's wordnet-base (apt-get install -y wordnet-base) or pass wordNetDir.");
-            examples.AddRange(Data.Definitions.Generate(WordNet.LoadCommonWords(wordNetDir), mix.Definitions, new Random(Mix(seed, 2)), eval));
+            examples.AddRange(Data.Definitions.Generate(WordNet.LoadCommonWords(wordNetDir), mix.Definitions, mix.DefinitionWords, new Random(Mix(seed, 2)), eval));
         }
         if (mix.ProductHelp > 0)
         {

@@ -60,6 +60,34 @@ public sealed partial class ArithmeticTests
         Assert.Empty(train.Intersect(eval));
     }
 
+    [Fact]
+    public void EveryWorkedStepIsTrue()
+    {
+        var examples = TestData.Generate(new DataMix(3000, 0, 0, 0, 0), seed: 3, eval: false);
+        Assert.True(examples.Count(e => e.Assistant.Contains("tens ", StringComparison.Ordinal)) > 1000);
+
+        // Every clause with an '=' has the same value on every side: "tens 5 + 6 + 1 = 12", "23 × 40 + 23 × 7 = 920 + 161".
+        foreach (var example in examples)
+            foreach (var clause in Clauses().Split(example.Assistant.TrimEnd('.')).Where(c => c.Contains(" = ", StringComparison.Ordinal)))
+            {
+                var sides = clause.Split(" = ").Select(side => Evaluate(Place().Replace(side, ""))).Distinct();
+                Assert.True(sides.Count() == 1, $"{clause} in {example.Assistant}");
+            }
+    }
+
+    /// <summary>Sums and differences of products, left to right: "23 × 40 + 23 × 7", "13 - 8", "-65".</summary>
+    private static long Evaluate(string expression)
+    {
+        var terms = expression.Trim().Replace("- ", "+ -", StringComparison.Ordinal).Split("+ ");
+        return terms.Sum(term => term.Split(" × ").Aggregate(1L, (product, factor) => product * long.Parse(factor.Trim())));
+    }
+
+    [GeneratedRegex(@", |: |\. ")]
+    private static partial Regex Clauses();
+
+    [GeneratedRegex(@"^(So |ones |tens |hundreds )")]
+    private static partial Regex Place();
+
     [GeneratedRegex(@"\d+")]
     private static partial Regex Numbers();
 
@@ -72,6 +100,6 @@ public sealed partial class ArithmeticTests
     [GeneratedRegex(@"= (-?\d+)\.$")]
     private static partial Regex Result();
 
-    [GeneratedRegex(@"^(\d+) ([-+×]) (\d+) = ")]
+    [GeneratedRegex(@"^(\d+) ([-+×]) (\d+)[ :]")]
     private static partial Regex Equation();
 }
