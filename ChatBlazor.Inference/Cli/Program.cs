@@ -15,6 +15,7 @@ public static class Program
           bench       --model DIR [--prompt-tokens 256] [--new-tokens 128] [--threads N]
           bench-turns --model DIR [--prompt-tokens 256] [--new-tokens 128] [--follow-up-tokens 32]
           train       --config FILE --out DIR [--seed S] [--threads N]
+          eval        --model DIR --config FILE [--seed S]
           serve       --model NAME=DIR [--model NAME=DIR]... --urls http://127.0.0.1:8000 [--max-running N] [--max-queued N]
           loadgen     (--url http://HOST:PORT | --model-dir DIR) [--model NAME] [--endpoint completions|chat] [--num-prompts 100]
                       [--input-len 256] [--output-len 128] [--random-range-ratio 0] [--concurrency 8 | --request-rate R]
@@ -43,6 +44,7 @@ public static class Program
                 "loadgen" => await LoadgenCommand.RunAsync(args),
                 "serve" => await ServeCommand.RunAsync(args),
                 "train" => await TrainCommand.RunAsync(args),
+                "eval" => await TrainCommand.EvalAsync(args),
                 var other => throw new UsageException($"unknown command '{other}'"),
             };
         }
