@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ChatBlazor.Inference.Chat;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Serving;
 
@@ -26,6 +27,9 @@ public sealed class ModelRouter : IInferenceEngine
     }
 
     public IReadOnlyList<ModelInfo> Models { get; }
+
+    public int CountChatTokens(string model, IReadOnlyList<ChatMessage> messages) =>
+        (_byModel.GetValueOrDefault(model) ?? throw new ModelNotFoundException(model)).CountChatTokens(model, messages);
 
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -16,7 +16,8 @@ public sealed record CompletionRequest(
     string? Prompt = null,
     IReadOnlyList<int>? PromptTokens = null);
 
-public sealed record ModelInfo(string Name, int ContextWindow);
+/// <summary>A served model: its window, and the sampling defaults of its generation_config.json where known.</summary>
+public sealed record ModelInfo(string Name, int ContextWindow, double? Temperature = null, double? TopP = null);
 
 public interface IInferenceEngine
 {
@@ -29,6 +30,14 @@ public interface IInferenceEngine
     /// A remote host that fails mid-stream ends the enumeration with <see cref="EngineUnavailableException"/>.
     /// </summary>
     IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// How many tokens these messages take as a prompt (with the generation prompt), for fitting history into the
+    /// window. Exact where the engine has the model's tokenizer; otherwise an estimate on the long side: about four
+    /// UTF-8 bytes make a token in English, so a third of the bytes, plus framing per message.
+    /// </summary>
+    int CountChatTokens(string model, IReadOnlyList<ChatMessage> messages) =>
+        messages.Sum(m => System.Text.Encoding.UTF8.GetByteCount(m.Content) / 3 + 8) + 8;
 }
 
 public sealed class ModelNotFoundException(string model)

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Runtime.CompilerServices;
+using ChatBlazor.Inference.Chat;
 using ChatBlazor.Inference.Generation;
 
 namespace ChatBlazor.Inference.Serving;
@@ -42,7 +43,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
         Metrics = metrics ?? new EngineMetrics();
         _schedulers = models.ToDictionary(m => m.Name, m => new Scheduler(m, options, Metrics.For(m.Name)));
-        Models = _schedulers.Values.Select(s => new ModelInfo(s.Model.Name, s.Model.Model.Config.MaxPositionEmbeddings)).ToArray();
+        Models = _schedulers.Values.Select(s => new ModelInfo(s.Model.Name, s.Model.Model.Config.MaxPositionEmbeddings,
+            s.Model.Defaults.Temperature, s.Model.Defaults.TopP)).ToArray();
     }
 
     public IReadOnlyList<ModelInfo> Models { get; }
@@ -51,6 +53,9 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
 
     /// <summary>KV cache memory in use by a model's running sequences and cached prefixes, in bytes.</summary>
     public long KvCacheBytesInUse(string model) => _schedulers[model].KvBytesInUse;
+
+    public int CountChatTokens(string model, IReadOnlyList<ChatMessage> messages) =>
+        (_schedulers.GetValueOrDefault(model) ?? throw new ModelNotFoundException(model)).Model.EncodeChat(messages).Count;
 
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -1,38 +1,13 @@
 using ChatBlazor.Core.Conversations;
-using ChatBlazor.Core.Data;
-using ChatBlazor.Core.Identity;
-using ChatBlazor.Testing;
 using Microsoft.EntityFrameworkCore;
 
 namespace ChatBlazor.Core.Tests.Conversations;
 
-/// <summary>Conversations on a real PostgreSQL database of this class's own, created from the migrations.</summary>
-public sealed class ConversationStoreTests : IAsyncLifetime
+/// <summary>Conversations on a real PostgreSQL database (one per class).</summary>
+public sealed class ConversationStoreTests(ConversationDatabase database) : IClassFixture<ConversationDatabase>
 {
-    private string _connectionString = "";
-    private ConversationStore _store = null!;
-    private const string Ada = "user-ada", Bob = "user-bob";
-
-    private sealed class DbFactory(string connectionString) : IDbContextFactory<AppDbContext>
-    {
-        public AppDbContext CreateDbContext() => new(new DbContextOptionsBuilder<AppDbContext>()
-            .UseNpgsql(connectionString, npgsql => npgsql.MigrationsAssembly(AppDbContext.MigrationsAssembly)).Options);
-    }
-
-    public async Task InitializeAsync()
-    {
-        _connectionString = await TestServices.CreateDatabaseAsync(nameof(ConversationStoreTests));
-        var factory = new DbFactory(_connectionString);
-        await using (var db = factory.CreateDbContext())
-        {
-            await db.Database.MigrateAsync();
-            db.Users.AddRange(new AppUser { Id = Ada, UserName = "ada" }, new AppUser { Id = Bob, UserName = "bob" });
-            await db.SaveChangesAsync();
-        }
-        _store = new ConversationStore(factory);
-    }
-
-    public Task DisposeAsync() => TestServices.DropDatabaseAsync(_connectionString);
+    private const string Ada = ConversationDatabase.Ada, Bob = ConversationDatabase.Bob;
+    private readonly ConversationStore _store = new(database);
 
     [Fact]
     public async Task AUserMessageIsCommittedAndTitlesTheConversation()
@@ -50,22 +25,23 @@ public sealed class ConversationStoreTests : IAsyncLifetime
     [Fact]
     public async Task AnotherUsersConversationCannotBeReadOrChangedById()
     {
-        var chat = await _store.CreateAsync(Ada, "m");
-        var question = await _store.AddUserMessageAsync(Ada, chat.Id, null, "secret");
-        var reply = await _store.StartReplyAsync(Ada, chat.Id, question!.Id);
+        var (ada, bob) = (await database.NewUserAsync(), await database.NewUserAsync());
+        var chat = await _store.CreateAsync(ada, "m");
+        var question = await _store.AddUserMessageAsync(ada, chat.Id, null, "secret");
+        var reply = await _store.StartReplyAsync(ada, chat.Id, question!.Id);
 
-        Assert.Null(await _store.GetAsync(Bob, chat.Id));
-        Assert.Empty(await _store.ListAsync(Bob));
-        Assert.Empty(await _store.ListAsync(Bob, search: "secret"));
-        Assert.Null(await _store.AddUserMessageAsync(Bob, chat.Id, question.Id, "mine now"));
-        Assert.Null(await _store.StartReplyAsync(Bob, chat.Id, question.Id));
-        Assert.False(await _store.RenameAsync(Bob, chat.Id, "taken"));
-        Assert.False(await _store.SetPinnedAsync(Bob, chat.Id, true));
-        Assert.False(await _store.SetCurrentLeafAsync(Bob, chat.Id, question.Id));
-        Assert.False(await _store.RateAsync(Bob, reply!.Id, 1, null));
-        Assert.False(await _store.DeleteAsync(Bob, chat.Id));
+        Assert.Null(await _store.GetAsync(bob, chat.Id));
+        Assert.Empty(await _store.ListAsync(bob));
+        Assert.Empty(await _store.ListAsync(bob, search: "secret"));
+        Assert.Null(await _store.AddUserMessageAsync(bob, chat.Id, question.Id, "mine now"));
+        Assert.Null(await _store.StartReplyAsync(bob, chat.Id, question.Id));
+        Assert.False(await _store.RenameAsync(bob, chat.Id, "taken"));
+        Assert.False(await _store.SetPinnedAsync(bob, chat.Id, true));
+        Assert.False(await _store.SetCurrentLeafAsync(bob, chat.Id, question.Id));
+        Assert.False(await _store.RateAsync(bob, reply!.Id, 1, null));
+        Assert.False(await _store.DeleteAsync(bob, chat.Id));
 
-        var unchanged = await _store.GetAsync(Ada, chat.Id);
+        var unchanged = await _store.GetAsync(ada, chat.Id);
         Assert.Equal(2, unchanged!.Messages.Count);
         Assert.Equal("secret", unchanged.Title);
         Assert.False(unchanged.Pinned);
@@ -113,20 +89,21 @@ public sealed class ConversationStoreTests : IAsyncLifetime
     [Fact]
     public async Task SearchFindsTitlesAndMessageTextAndTheListPutsPinnedThenNewestFirst()
     {
-        var old = await _store.CreateAsync(Ada, "m");
-        await _store.AddUserMessageAsync(Ada, old.Id, null, "tell me about volcanoes");
-        var pinned = await _store.CreateAsync(Ada, "m");
-        await _store.AddUserMessageAsync(Ada, pinned.Id, null, "groceries");
-        var recent = await _store.CreateAsync(Ada, "m");
-        var q = await _store.AddUserMessageAsync(Ada, recent.Id, null, "hello");
-        var reply = await _store.StartReplyAsync(Ada, recent.Id, q!.Id);
+        var ada = await database.NewUserAsync();
+        var old = await _store.CreateAsync(ada, "m");
+        await _store.AddUserMessageAsync(ada, old.Id, null, "tell me about volcanoes");
+        var pinned = await _store.CreateAsync(ada, "m");
+        await _store.AddUserMessageAsync(ada, pinned.Id, null, "groceries");
+        var recent = await _store.CreateAsync(ada, "m");
+        var q = await _store.AddUserMessageAsync(ada, recent.Id, null, "hello");
+        var reply = await _store.StartReplyAsync(ada, recent.Id, q!.Id);
         await _store.FinishReplyAsync(reply!.Id, "Magma rises through the crust.", new ReplyOutcome(MessageStatus.Complete));
-        await _store.SetPinnedAsync(Ada, pinned.Id, true);
+        await _store.SetPinnedAsync(ada, pinned.Id, true);
 
-        Assert.Equal([pinned.Id, recent.Id, old.Id], (await _store.ListAsync(Ada)).Select(c => c.Id));
-        Assert.Equal([old.Id], (await _store.ListAsync(Ada, "VOLCANO")).Select(c => c.Id));
-        Assert.Equal([recent.Id], (await _store.ListAsync(Ada, "magma")).Select(c => c.Id));
-        Assert.Empty(await _store.ListAsync(Ada, "100%_"));
+        Assert.Equal([pinned.Id, recent.Id, old.Id], (await _store.ListAsync(ada)).Select(c => c.Id));
+        Assert.Equal([old.Id], (await _store.ListAsync(ada, "VOLCANO")).Select(c => c.Id));
+        Assert.Equal([recent.Id], (await _store.ListAsync(ada, "magma")).Select(c => c.Id));
+        Assert.Empty(await _store.ListAsync(ada, "100%_"));
     }
 
     [Fact]
@@ -140,7 +117,7 @@ public sealed class ConversationStoreTests : IAsyncLifetime
         Assert.True(await _store.DeleteAsync(Ada, chat.Id));
 
         Assert.Null(await _store.GetAsync(Ada, chat.Id));
-        await using var db = new DbFactory(_connectionString).CreateDbContext();
+        await using var db = database.CreateDbContext();
         Assert.False(await db.Messages.AnyAsync(m => m.ConversationId == chat.Id));
     }
 

@@ -1,0 +1,166 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using ChatBlazor.Core.Conversations;
+using ChatBlazor.Core.Orchestration;
+using ChatBlazor.Inference.Generation;
+using ChatBlazor.Inference.Serving;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChatBlazor.Core.Tests.Conversations;
+
+public sealed class ReplyJobsTests(ConversationDatabase database) : IClassFixture<ConversationDatabase>
+{
+    /// <summary>
+    /// Test double: an engine whose chunks the test hands out one at a time, so every step of a reply can be observed.
+    /// <see cref="Asked"/> yields each time the job asks for the next chunk (after it has handled the previous one).
+    /// </summary>
+    private sealed class SteppedEngineDouble : IInferenceEngine
+    {
+        private readonly Channel<Func<GenerationChunk>> _chunks = Channel.CreateUnbounded<Func<GenerationChunk>>();
+        private readonly Channel<bool> _asked = Channel.CreateUnbounded<bool>();
+
+        public IReadOnlyList<ModelInfo> Models { get; } = [new("double", 64, Temperature: 0.5)];
+        public CompletionRequest? Request { get; private set; }
+        public ChannelReader<bool> Asked => _asked.Reader;
+
+        public void Send(string text, FinishReason? finish = null) =>
+            _chunks.Writer.TryWrite(() => new GenerationChunk(text, [], FinishReason: finish, Usage: finish is null ? null : new GenerationUsage(7, 3)));
+
+        /// <summary>The next chunk fails, as a remote host dying mid-stream does.</summary>
+        public void Fail(Exception error) => _chunks.Writer.TryWrite(() => throw error);
+
+        public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            Request = request;
+            while (true)
+            {
+                _asked.Writer.TryWrite(true);
+                var chunk = (await _chunks.Reader.ReadAsync(cancellationToken))();
+                yield return chunk;
+                if (chunk.FinishReason is not null)
+                    yield break;
+            }
+        }
+
+        public int CountChatTokens(string model, IReadOnlyList<Inference.Chat.ChatMessage> messages) => messages.Sum(m => 2 + m.Content.Length);
+    }
+
+    private readonly ConversationStore _store = new(database);
+    private readonly SteppedEngineDouble _engine = new();
+
+    private ReplyJobs Jobs() => new(_store, _engine, NullLogger<ReplyJobs>.Instance, saveInterval: TimeSpan.Zero);
+
+    private async Task<(string User, Guid Chat, Guid Question)> AskAsync(string text, ConversationSettings? settings = null)
+    {
+        var user = await database.NewUserAsync();
+        var chat = await _store.CreateAsync(user, "double", settings);
+        var question = await _store.AddUserMessageAsync(user, chat.Id, null, text);
+        return (user, chat.Id, question!.Id);
+    }
+
+    private async Task<Message> StoredAsync(string user, Guid chat, Guid reply) =>
+        (await _store.GetAsync(user, chat))!.Messages.Single(m => m.Id == reply);
+
+    [Fact]
+    public async Task AReplyIsSavedAsItStreamsAndEndsCompleteWithItsFigures()
+    {
+        var (user, chat, question) = await AskAsync("count");
+        var reply = (await Jobs().StartAsync(user, chat, question))!;
+
+        await _engine.Asked.ReadAsync();
+        _engine.Send("1 2");
+        await _engine.Asked.ReadAsync(); // "1 2" handled, and saved before the next chunk is asked for
+        var partial = await StoredAsync(user, chat, reply.Id);
+        Assert.Equal(("1 2", MessageStatus.Streaming), (partial.Content, partial.Status));
+
+        _engine.Send(" 3", FinishReason.Stop);
+        var final = await reply.FollowAsync().LastAsync();
+
+        Assert.Equal(new ReplySnapshot("1 2 3", MessageStatus.Complete), final);
+        var stored = await StoredAsync(user, chat, reply.Id);
+        Assert.Equal(("1 2 3", MessageStatus.Complete, "stop", 3), (stored.Content, stored.Status, stored.FinishReason, stored.CompletionTokens));
+        Assert.NotNull(stored.TimeToFirstTokenMs);
+        Assert.Equal(0.5, _engine.Request!.Sampling.Temperature); // the model's default: the conversation sets none
+    }
+
+    [Fact]
+    public async Task AFollowerThatArrivesLateGetsEverythingSoFarThenTheRest()
+    {
+        var (user, chat, question) = await AskAsync("count");
+        var jobs = Jobs();
+        var reply = (await jobs.StartAsync(user, chat, question))!;
+        await _engine.Asked.ReadAsync();
+        _engine.Send("a");
+        await _engine.Asked.ReadAsync();
+        _engine.Send("b");
+        await _engine.Asked.ReadAsync();
+
+        // A reload: the page finds the live reply by id and follows it.
+        await using var follower = jobs.Find(reply.Id)!.FollowAsync().GetAsyncEnumerator();
+        Assert.True(await follower.MoveNextAsync());
+        Assert.Equal(new ReplySnapshot("ab", MessageStatus.Streaming), follower.Current);
+
+        _engine.Send("c", FinishReason.Stop);
+        var seen = new List<ReplySnapshot>();
+        while (await follower.MoveNextAsync())
+            seen.Add(follower.Current);
+        Assert.Equal(new ReplySnapshot("abc", MessageStatus.Complete), seen[^1]);
+        Assert.Null(jobs.Find(reply.Id));
+    }
+
+    [Fact]
+    public async Task StopEndsTheReplyAndKeepsWhatWasWritten()
+    {
+        var (user, chat, question) = await AskAsync("talk");
+        var jobs = Jobs();
+        var reply = (await jobs.StartAsync(user, chat, question))!;
+        await _engine.Asked.ReadAsync();
+        _engine.Send("Once upon");
+        await _engine.Asked.ReadAsync();
+
+        Assert.True(jobs.Stop(reply.Id));
+        var final = await reply.FollowAsync().LastAsync();
+
+        Assert.Equal(new ReplySnapshot("Once upon", MessageStatus.Stopped), final);
+        Assert.Equal(("Once upon", MessageStatus.Stopped), ((await StoredAsync(user, chat, reply.Id)).Content, (await StoredAsync(user, chat, reply.Id)).Status));
+    }
+
+    [Fact]
+    public async Task AnEngineFailureIsStoredAsFailedWithAReasonTheUserCanRead()
+    {
+        var (user, chat, question) = await AskAsync("hi");
+        var reply = (await Jobs().StartAsync(user, chat, question))!;
+        await _engine.Asked.ReadAsync();
+
+        _engine.Send("partial");
+        await _engine.Asked.ReadAsync();
+
+        _engine.Fail(new EngineUnavailableException("connection reset"));
+        var final = await reply.FollowAsync().LastAsync();
+
+        Assert.Equal(new ReplySnapshot("partial", MessageStatus.Failed), final);
+        var stored = await StoredAsync(user, chat, reply.Id);
+        Assert.Equal(("partial", MessageStatus.Failed), (stored.Content, stored.Status));
+        Assert.Contains("server stopped answering", stored.Error);
+    }
+
+    [Fact]
+    public async Task AMessageTooLongForTheWindowFailsBeforeAnyReplyExists()
+    {
+        var (user, chat, question) = await AskAsync(new string('x', 100)); // 102 "tokens" in a 64-token window
+
+        await Assert.ThrowsAsync<PromptTooLongException>(() => Jobs().StartAsync(user, chat, question));
+
+        var stored = await _store.GetAsync(user, chat);
+        Assert.Equal([question], stored!.Messages.Select(m => m.Id)); // the user's message is kept, no reply was made
+    }
+
+    [Fact]
+    public async Task AnotherUsersConversationCannotBeAnswered()
+    {
+        var (_, chat, question) = await AskAsync("mine");
+        var stranger = await database.NewUserAsync();
+
+        Assert.Null(await Jobs().StartAsync(stranger, chat, question));
+    }
+}
