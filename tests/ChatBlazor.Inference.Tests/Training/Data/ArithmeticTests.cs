@@ -94,7 +94,7 @@ public sealed partial class ArithmeticTests
     [GeneratedRegex(@"[*×]|\d\s*x\s*\d|times|multipl|product|groups of|lots of")]
     private static partial Regex Multiply();
 
-    [GeneratedRegex(@"[-−]|minus|subtract|take away|away from|less|removed|reduced")]
+    [GeneratedRegex(@"[-−]|minus|subtract|take away|away from|less|remove|reduced")]
     private static partial Regex Subtract();
 
     [GeneratedRegex(@"= (-?\d+)\.$")]
