@@ -11,7 +11,11 @@ public sealed class InferenceOptions : IValidatableObject
 {
     public const string Section = "Inference";
 
-    /// <summary>Models served in this process: name → Hugging Face model folder.</summary>
+    /// <summary>
+    /// Models served in this process: name → Hugging Face model folder, relative to the app's folder unless absolute.
+    /// appsettings.json names the shipped chatblazor-mini; a top-level <c>Models</c> section (<c>MODELS__name=/path</c>
+    /// in the environment) adds more.
+    /// </summary>
     public Dictionary<string, string> Models { get; set; } = [];
 
     /// <summary>Hosts running <c>ChatBlazor.Inference serve</c> (or any OpenAI-compatible server), with the models to use there.</summary>
@@ -21,10 +25,12 @@ public sealed class InferenceOptions : IValidatableObject
     [Range(0, 100_000)] public int MaxQueuedRequests { get; set; } = 64;
     [Range(1L << 20, long.MaxValue)] public long KvCacheBytes { get; set; } = 1L << 30;
 
+    public static string FolderOf(string configured) => Path.GetFullPath(configured, AppContext.BaseDirectory);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var (name, folder) in Models)
-            if (!File.Exists(Path.Combine(folder, "config.json")))
+            if (!File.Exists(Path.Combine(FolderOf(folder), "config.json")))
                 yield return new ValidationResult($"Inference:Models:{name} must be a Hugging Face model folder; {folder} has no config.json.");
         for (var i = 0; i < Hosts.Count; i++)
         {
@@ -52,12 +58,18 @@ public static class InferenceExtensions
     /// </summary>
     public static void AddInference(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section)
+            .PostConfigure(options =>
+            {
+                foreach (var model in builder.Configuration.GetSection("Models").GetChildren())
+                    options.Models[model.Key] = model.Value ?? "";
+            })
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHttpClient(nameof(RemoteEngine), http => http.Timeout = Timeout.InfiniteTimeSpan);
         builder.Services.AddSingleton<InferenceEngine>(services =>
         {
             var options = services.GetRequiredService<IOptions<InferenceOptions>>().Value;
-            var models = options.Models.Select(m => LoadedModel.Load(m.Value, m.Key));
+            var models = options.Models.Select(m => LoadedModel.Load(InferenceOptions.FolderOf(m.Value), m.Key));
             return new InferenceEngine(models, new EngineOptions
             {
                 MaxRunningSequences = options.MaxRunningSequences,

@@ -35,6 +35,7 @@ public class AccountFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
         await RegisterAsync(page, email);
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/chat$"));
         await Expect(page.GetByTestId("chat-title")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("model-picker").Locator("input")).ToHaveValueAsync("chatblazor-mini"); // the shipped default
         await LogOutAsync(page);
 
         await page.GotoAsync("/Account/Login");

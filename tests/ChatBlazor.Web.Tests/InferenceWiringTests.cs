@@ -19,7 +19,7 @@ public class InferenceWiringTests(InferenceWiringTests.Factory app) : IClassFixt
         public Factory()
         {
             Assert.Equal(0, ChatBlazor.Inference.Cli.Program.Main(["init-random", "--preset", "tiny", "--out", ModelFolder]).GetAwaiter().GetResult());
-            Set("Inference:Models:tiny", ModelFolder);
+            Set("Models:tiny", ModelFolder); // the top-level section, as MODELS__tiny=/path in the environment
             Set("Inference:Hosts:0:Url", "http://127.0.0.1:1");
             Set("Inference:Hosts:0:Models:0", "far-away");
         }
@@ -32,7 +32,7 @@ public class InferenceWiringTests(InferenceWiringTests.Factory app) : IClassFixt
     }
 
     [Fact]
-    public async Task AConfiguredModelFolderIsServedInProcessBesideTheRemoteHostsModels()
+    public async Task AConfiguredModelFolderIsServedInProcessBesideTheShippedModelAndTheRemoteHostsModels()
     {
         var engine = app.Services.GetRequiredService<IInferenceEngine>();
         var chunks = new List<ChatBlazor.Inference.Generation.GenerationChunk>();
@@ -40,7 +40,7 @@ public class InferenceWiringTests(InferenceWiringTests.Factory app) : IClassFixt
         await foreach (var chunk in engine.GenerateAsync(new CompletionRequest("tiny", SamplingParams.Greedy with { MaxTokens = 3, IgnoreEos = true }, Messages: [new("user", "Hi")])))
             chunks.Add(chunk);
 
-        Assert.Equal(["tiny", "far-away"], engine.Models.Select(m => m.Name));
+        Assert.Equal(["chatblazor-mini", "tiny", "far-away"], engine.Models.Select(m => m.Name));
         Assert.Equal(3, chunks[^1].Usage!.CompletionTokens);
     }
 
