@@ -1,4 +1,5 @@
 using ChatBlazor.Web.Account;
+using ChatBlazor.Web.Chat;
 using ChatBlazor.Web.Data;
 using ChatBlazor.Web.Health;
 using ChatBlazor.Web.Inference;
@@ -15,6 +16,7 @@ builder.AddRedis();
 builder.AddAccounts();
 builder.AddHealth();
 builder.AddInference();
+builder.AddChat();
 builder.AddShell();
 
 var app = builder.Build();
@@ -26,6 +28,7 @@ app.UseStructuredRequestLogging();
 app.UseShell();
 app.MapHealth();
 app.MapAccountEndpoints();
+app.MapChat();
 app.MapShell();
 
 await app.RunAsync();
