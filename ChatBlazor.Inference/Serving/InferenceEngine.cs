@@ -43,8 +43,9 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
         Metrics = metrics ?? new EngineMetrics();
         _schedulers = models.ToDictionary(m => m.Name, m => new Scheduler(m, options, Metrics.For(m.Name)));
+        // generation_config.json's do_sample false (or no file) means greedy, as in transformers.
         Models = _schedulers.Values.Select(s => new ModelInfo(s.Model.Name, s.Model.Model.Config.MaxPositionEmbeddings,
-            s.Model.Defaults.Temperature, s.Model.Defaults.TopP)).ToArray();
+            s.Model.Defaults.DoSample ? s.Model.Defaults.Temperature : 0, s.Model.Defaults.TopP)).ToArray();
     }
 
     public IReadOnlyList<ModelInfo> Models { get; }

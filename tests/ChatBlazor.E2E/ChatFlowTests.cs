@@ -52,6 +52,30 @@ public class ChatFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
     }
 
     [Fact]
+    public async Task AConversationExportsAsMarkdownAndJsonForItsOwnerOnly()
+    {
+        var page = await SignedInPageAsync(app);
+        await SendAsync(page, "What is 2 + 3?");
+        await Expect(page.GetByTestId("message-assistant")).ToHaveAttributeAsync("data-status", "complete");
+        var address = new Uri(page.Url).AbsolutePath;
+
+        var markdown = await page.Context.APIRequest.GetAsync($"{address}/export.md");
+        var json = await page.Context.APIRequest.GetAsync($"{address}/export.json");
+
+        Assert.Equal(200, markdown.Status);
+        using var document = System.Text.Json.JsonDocument.Parse(await json.TextAsync());
+        var messages = document.RootElement.GetProperty("messages");
+        Assert.Equal(["user", "assistant"], messages.EnumerateArray().Select(m => m.GetProperty("role").GetString()));
+        Assert.Equal(("What is 2 + 3?", "complete"), (messages[0].GetProperty("content").GetString(), messages[1].GetProperty("status").GetString()));
+        var text = await markdown.TextAsync();
+        Assert.Contains("What is 2 + 3?", text);
+        Assert.Contains(messages[1].GetProperty("content").GetString()!, text);
+
+        var stranger = await SignedInPageAsync(app);
+        Assert.Equal(404, (await stranger.Context.APIRequest.GetAsync($"{address}/export.json")).Status);
+    }
+
+    [Fact]
     public async Task RegenerateAddsAVersionAndTheArrowsSwitchBetweenThem()
     {
         var page = await SignedInPageAsync(app);
