@@ -67,18 +67,20 @@ public sealed class EngineMetrics
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         var models = _models.OrderBy(m => m.Key).Select(m => (Label: $"model_name=\"{Escape(m.Key)}\"", Metrics: m.Value, State: m.Value.Snapshot())).ToArray();
 
-        Header("chatblazor_num_requests_running", "gauge", "Sequences in the running batch.");
-        foreach (var m in models) text.Append($"chatblazor_num_requests_running{{{m.Label}}} {m.State.Running}\n");
-        Header("chatblazor_num_requests_waiting", "gauge", "Requests queued for admission.");
-        foreach (var m in models) text.Append($"chatblazor_num_requests_waiting{{{m.Label}}} {m.State.Waiting}\n");
-        Header("chatblazor_kv_cache_usage_perc", "gauge", "Fraction of the KV cache memory in use (0 to 1).");
-        foreach (var m in models) text.Append($"chatblazor_kv_cache_usage_perc{{{m.Label}}} {F(m.State.KvCacheUsage)}\n");
-        Header("chatblazor_prompt_tokens_total", "counter", "Prompt tokens processed.");
-        foreach (var m in models) text.Append($"chatblazor_prompt_tokens_total{{{m.Label}}} {Interlocked.Read(ref m.Metrics.PromptTokens)}\n");
-        Header("chatblazor_generation_tokens_total", "counter", "Tokens generated.");
-        foreach (var m in models) text.Append($"chatblazor_generation_tokens_total{{{m.Label}}} {Interlocked.Read(ref m.Metrics.GenerationTokens)}\n");
-        Header("chatblazor_num_preemptions_total", "counter", "Sequences preempted for memory and recomputed later.");
-        foreach (var m in models) text.Append($"chatblazor_num_preemptions_total{{{m.Label}}} {Interlocked.Read(ref m.Metrics.Preemptions)}\n");
+        // One line per model for each single-valued series.
+        void Series(string name, string type, string help, Func<(string Label, ModelMetrics Metrics, (int Running, int Waiting, double KvCacheUsage, Dictionary<string, long> Finished) State), string> value)
+        {
+            Header(name, type, help);
+            foreach (var m in models)
+                text.Append($"{name}{{{m.Label}}} {value(m)}\n");
+        }
+
+        Series("chatblazor_num_requests_running", "gauge", "Sequences in the running batch.", m => $"{m.State.Running}");
+        Series("chatblazor_num_requests_waiting", "gauge", "Requests queued for admission.", m => $"{m.State.Waiting}");
+        Series("chatblazor_kv_cache_usage_perc", "gauge", "Fraction of the KV cache memory in use (0 to 1).", m => F(m.State.KvCacheUsage));
+        Series("chatblazor_prompt_tokens_total", "counter", "Prompt tokens processed.", m => $"{Interlocked.Read(ref m.Metrics.PromptTokens)}");
+        Series("chatblazor_generation_tokens_total", "counter", "Tokens generated.", m => $"{Interlocked.Read(ref m.Metrics.GenerationTokens)}");
+        Series("chatblazor_num_preemptions_total", "counter", "Sequences preempted for memory and recomputed later.", m => $"{Interlocked.Read(ref m.Metrics.Preemptions)}");
         Header("chatblazor_request_success_total", "counter", "Finished requests by finish reason.");
         foreach (var m in models)
             foreach (var (reason, count) in m.State.Finished.OrderBy(r => r.Key))

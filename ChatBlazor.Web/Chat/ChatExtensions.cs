@@ -11,10 +11,7 @@ public static class ChatExtensions
     public static void AddChat(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ConversationStore>();
-        builder.Services.AddSingleton<ReplyJobs>(services => new ReplyJobs(
-            services.GetRequiredService<ConversationStore>(),
-            services.GetRequiredService<ChatBlazor.Inference.Serving.IInferenceEngine>(),
-            services.GetRequiredService<ILogger<ReplyJobs>>()));
+        builder.Services.AddSingleton<ReplyJobs>();
     }
 
     /// <summary>Export of the visible branch: <c>/chat/{id}/export.md</c> and <c>/chat/{id}/export.json</c>.</summary>
