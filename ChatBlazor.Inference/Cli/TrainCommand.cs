@@ -49,6 +49,10 @@ internal static class TrainCommand
             var full = tokenizer.Encode(template.Render([user, new ChatMessage("assistant", e.Assistant)], addGenerationPrompt: false));
             return new TrainingExample([.. full], prompt.Count);
         }).ToArray();
+        var lengths = training.Select(t => t.Tokens.Length).ToArray();
+        var cut = lengths.Count(l => l - 1 > config.Training.SequenceLength);
+        Console.Error.WriteLine($"{lengths.Sum():N0} tokens in {training.Length:N0} conversations (mean {lengths.Average():F0}, longest {lengths.Max()}, {cut} longer than the sequence length and cut); "
+            + $"{(double)config.Training.Steps * config.Training.BatchSize * config.Training.SequenceLength / lengths.Sum():F2} epochs at most");
 
         var trainer = new Trainer(config.Training with { Shape = shape }, Path.Combine(output, "checkpoints"), seed);
         trainer.Train(training, Progress);

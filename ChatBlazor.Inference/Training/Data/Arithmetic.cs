@@ -8,8 +8,9 @@ namespace ChatBlazor.Inference.Training.Data;
 /// "458 + 367: ones 8 + 7 = 15, tens 5 + 6 + 1 = 12, hundreds 4 + 3 + 1 = 8. So 458 + 367 = 825."
 /// A small model cannot learn to produce "825" in one go from the few hundred thousand examples it sees (that takes
 /// millions); each column is a fact it can hold (a one-digit sum, difference or product, plus a carry) and the
-/// result is read back from the columns. Two 2-digit factors split the second into tens and units:
-/// "23 × 47 = 23 × 40 + 23 × 7 = 920 + 161 = 1081." Single-digit questions are answered directly ("7 + 5 = 12.").
+/// result is read back from the columns. Two 2-digit factors split the second into tens and units, and each part is
+/// worked the same way (see <see cref="TwoByTwo"/>). Single-digit questions are answered directly ("7 + 5 = 12."),
+/// except a negative difference, which always says so and works the difference the other way round.
 /// Operand pairs are split train/eval by a fixed hash (about 1 in 10 goes to eval; a + b and b + a together).
 /// </summary>
 internal static class Arithmetic
@@ -23,6 +24,8 @@ internal static class Arithmetic
             "What is {a} + {b}?", "{a}+{b}", "{a} + {b} =", "{a} + {b}", "what is {a} plus {b}", "How much is {a} plus {b}?",
             "compute {a} + {b}", "Calculate {a}+{b}.", "add {a} and {b}", "{a} plus {b}?", "sum of {a} and {b}?",
             "What's {a} + {b}", "solve {a} + {b}", "{a} + {b}?", "whats {a}+{b}", "can you do {a} + {b}",
+            "I need {a} plus {b}.", "Tell me {a} + {b}.", "work out {a} plus {b}", "what do you get if you add {a} and {b}?",
+            "Find the sum of {a} and {b}.", "add up {a} and {b}", "what does {a} + {b} equal?", "{a} + {b} equals?",
             // The operation words the eval's sentences use, in other sentences.
             "{a} added to {b}?", "total of {a} and {b}", "add {b} to {a}", "{a} and {b} added together?", "what's the total: {a} + {b}",
         ],
@@ -31,6 +34,8 @@ internal static class Arithmetic
             "What is {a} - {b}?", "{a}-{b}", "{a} - {b} =", "{a} − {b}", "How much is {a} minus {b}?", "compute {a} − {b}",
             "calculate {a} minus {b}", "Subtract {b} from {a}.", "{a} take away {b}", "what's {a} minus {b}",
             "{a} minus {b}?", "solve {a}-{b}", "what is {a} − {b}", "{a} - {b}?",
+            "Tell me {a} minus {b}.", "I need {a} - {b}.", "work out {a} minus {b}", "what do you get if you subtract {b} from {a}?",
+            "find the difference between {a} and {b}", "deduct {b} from {a}", "what does {a} - {b} equal?", "{a} minus {b} equals?",
             "{a} less {b}?", "{a} reduced by {b}", "what's left: {a} take away {b}", "{b} removed from {a} leaves?", "remove {b} from {a}",
         ],
         [Op.Multiply] =
@@ -38,6 +43,8 @@ internal static class Arithmetic
             "What is {a} * {b}?", "{a}*{b}", "{a} x {b}", "{a} × {b} =", "compute {a}*{b}", "How much is {a} times {b}?",
             "{a} times {b}", "Multiply {a} by {b}.", "what's {a} multiplied by {b}", "product of {a} and {b}?",
             "calculate {a} x {b}", "what is {a} × {b}", "{a} * {b}?", "solve {a}*{b}",
+            "Tell me {a} times {b}.", "I need {a} × {b}.", "work out {a} times {b}", "what do you get if you multiply {a} by {b}?",
+            "find the product of {a} and {b}", "what does {a} * {b} equal?", "{a} multiplied by {b} is?", "{a} times {b} equals?",
             "{a} groups of {b}?", "{a} lots of {b}", "multiplying {a} and {b}", "{a} multiplied with {b}?", "{a} and {b} multiplied together",
         ],
     };
@@ -61,23 +68,43 @@ internal static class Arithmetic
             var template = rng.Pick(eval ? _evalTemplates[op] : _trainTemplates[op]);
             var user = Phrasing.Fill(Phrasing.Fill(template, "a", Str(a)), "b", Str(b));
             if (!eval)
-                user = Phrasing.Vary(user, rng);
-            yield return new ChatExample(DataCategory.Arithmetic, user, Answer(op, a, b));
+                user = Phrasing.Wrap(user, rng);
+            yield return new ChatExample(DataCategory.Arithmetic, user, Answer(op, a, b), Title(op, a, b));
         }
     }
 
-    private static readonly string[] _places = ["ones", "tens", "hundreds"];
+    private static string Title(Op op, int a, int b) => op switch
+    {
+        Op.Add => $"Adding {Str(a)} and {Str(b)}",
+        Op.Subtract => $"Subtracting {Str(b)} from {Str(a)}",
+        _ => $"Multiplying {Str(a)} by {Str(b)}",
+    };
+
+    private static readonly string[] _places = ["ones", "tens", "hundreds", "thousands"];
 
     private static string Answer(Op op, int a, int b) => op switch
     {
+        Op.Subtract when a < b => $"{Str(a)} - {Str(b)} is below zero, so work out {Str(b)} - {Str(a)}: {ColumnDifference(b, a)}. So {Str(a)} - {Str(b)} = {Str(a - b)}.",
         _ when a < 10 && b < 10 => $"{Str(a)} {Symbol(op)} {Str(b)} = {Str(Apply(op, a, b))}.",
         Op.Add => $"{Str(a)} + {Str(b)}: {ColumnSum(a, b)}. So {Str(a)} + {Str(b)} = {Str(a + b)}.",
-        Op.Subtract when a >= b => $"{Str(a)} - {Str(b)}: {ColumnDifference(a, b)}. So {Str(a)} - {Str(b)} = {Str(a - b)}.",
-        Op.Subtract => $"{Str(a)} - {Str(b)} is below zero, so work out {Str(b)} - {Str(a)}: {ColumnDifference(b, a)}. So {Str(a)} - {Str(b)} = {Str(a - b)}.",
+        Op.Subtract => $"{Str(a)} - {Str(b)}: {ColumnDifference(a, b)}. So {Str(a)} - {Str(b)} = {Str(a - b)}.",
         _ when a < 10 || b < 10 => $"{Str(a)} × {Str(b)}: {ColumnProduct(a, b)}. So {Str(a)} × {Str(b)} = {Str(a * b)}.",
-        _ when b % 10 == 0 => $"{Str(a)} × {Str(b)} = {Str(a)} × {Str(b / 10)} × 10 = {Str(a * b)}.",
-        _ => $"{Str(a)} × {Str(b)} = {Str(a)} × {Str(b / 10 * 10)} + {Str(a)} × {Str(b % 10)} = {Str(a * (b / 10 * 10))} + {Str(a * (b % 10))} = {Str(a * b)}.",
+        _ when b % 10 == 0 => $"{Str(a)} × {Str(b)} = {Str(a)} × {Str(b / 10)} × 10. {Str(a)} × {Str(b / 10)}: {ColumnProduct(a, b / 10)}. So {Str(a)} × {Str(b)} = {Str(a * b)}.",
+        _ => TwoByTwo(a, b),
     };
+
+    // "23 × 47 = 23 × 40 + 23 × 7. 23 × 4: ..., so 23 × 40 = 920. 23 × 7: ..., so 23 × 7 = 161. 920 + 161: ...".
+    // Each part is a skill the model already practises on its own (one-digit factors, column sums): the first
+    // model wrote the two partial products and their sum in one go each and got a third of these wrong.
+    private static string TwoByTwo(int a, int b)
+    {
+        var (tens, units) = (b / 10 * 10, b % 10);
+        var (high, low) = (a * tens, a * units);
+        return $"{Str(a)} × {Str(b)} = {Str(a)} × {Str(tens)} + {Str(a)} × {Str(units)}. "
+            + $"{Str(a)} × {Str(tens / 10)}: {ColumnProduct(a, tens / 10)}, so {Str(a)} × {Str(tens)} = {Str(high)}. "
+            + $"{Str(a)} × {Str(units)}: {ColumnProduct(a, units)}, so {Str(a)} × {Str(units)} = {Str(low)}. "
+            + $"{Str(high)} + {Str(low)}: {ColumnSum(high, low)}. So {Str(a)} × {Str(b)} = {Str(a * b)}.";
+    }
 
     // "ones 8 + 7 = 15, tens 5 + 6 + 1 = 12, hundreds 4 + 3 + 1 = 8": a carry shows as "+ 1".
     private static string ColumnSum(int a, int b)
@@ -110,7 +137,8 @@ internal static class Arithmetic
         return string.Join(", ", columns);
     }
 
-    // One factor has one digit: "ones 3 × 7 = 21, tens 2 × 7 + 2 = 16", written in the question's order.
+    // One factor has one digit: "ones 3 × 7 = 21, tens 2 × 7 = 14, 14 + 2 = 16", written in the question's order.
+    // The carry is added in its own step: "8 × 7 + 6 = 62" in one go was the commonest slip of the first model.
     private static string ColumnProduct(int a, int b)
     {
         var (many, one) = a < 10 ? (b, a) : (a, b);
@@ -119,15 +147,18 @@ internal static class Arithmetic
         for (var k = 0; k < Digits(many); k++)
         {
             var x = Digit(many, k);
-            var product = x * one + carry;
+            var product = x * one;
             var factors = a < 10 ? $"{one} × {x}" : $"{x} × {one}";
-            columns.Add($"{_places[k]} {factors}{(carry > 0 ? $" + {carry}" : "")} = {product}");
+            columns.Add(carry > 0
+                ? $"{_places[k]} {factors} = {product}, {product} + {carry} = {product + carry}"
+                : $"{_places[k]} {factors} = {product}");
+            product += carry;
             carry = product / 10;
         }
         return string.Join(", ", columns);
     }
 
-    private static int Digits(int n) => n < 10 ? 1 : n < 100 ? 2 : 3;
+    private static int Digits(int n) => n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;
 
     private static int Digit(int n, int k) => n / (int)Math.Pow(10, k) % 10;
 
@@ -140,8 +171,8 @@ internal static class Arithmetic
         var maxDigits = op == Op.Multiply ? 2 : 3;
         var a = Number(maxDigits, rng);
         var b = Number(maxDigits, rng);
-        // Mostly non-negative differences, but some negative results too.
-        if (op == Op.Subtract && a < b && rng.Next(4) != 0)
+        // Mostly non-negative differences, but enough negative results to learn the sign (one in six).
+        if (op == Op.Subtract && a < b && rng.Next(3) != 0)
             (a, b) = (b, a);
         return (a, b);
     }

@@ -15,6 +15,13 @@ internal static class Definitions
         "what is {w}?", "{w}?", "what does the word {w} mean", "Meaning of the word {w}",
         // The words the eval's sentences use, in other sentences.
         "explain {w}", "sense of {w}?", "{w} means?", "short definition: {w}", "what is meant by {w}",
+        // Requests said as statements, which the first model read as small talk.
+        "I don't understand the word {w}.", "I'm not sure what {w} means.", "not sure what {w} means", "I don't get what {w} means",
+        "I keep hearing \"{w}\". What does that mean?", "I read the word {w} somewhere. Meaning?", "I want to know what {w} means.",
+        "I need the meaning of {w}.", "no idea what {w} means", "I have never understood the word {w}.",
+        "How would you define {w}?", "tell me the meaning of {w}", "Give a definition of {w}.", "{w}, what is that?",
+        "What does the term {w} refer to?", "Briefly, what is {w}?", "In simple terms, what does {w} mean?",
+        "the word \"{w}\" - what does it mean?", "Explain what {w} means.", "what's the meaning of '{w}'?", "help me understand {w}",
     ];
 
     private static readonly string[] _evalTemplates =
@@ -33,8 +40,8 @@ internal static class Definitions
             var word = words[rng.Next(pool)];
             var user = Phrasing.Fill(rng.Pick(eval ? _evalTemplates : _trainTemplates), "w", word.Word);
             if (!eval)
-                user = Phrasing.Vary(user, rng);
-            yield return new ChatExample(DataCategory.Definitions, user, Answer(word));
+                user = Phrasing.Wrap(user, rng);
+            yield return new ChatExample(DataCategory.Definitions, user, Answer(word), $"Meaning of {word.Word}");
         }
     }
 

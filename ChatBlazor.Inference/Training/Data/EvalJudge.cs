@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ChatBlazor.Inference.Chat;
 
 namespace ChatBlazor.Inference.Training.Data;
 
@@ -34,6 +35,7 @@ public static partial class EvalJudge
             DataCategory.ProductHelp => MentionsKeyTerms(expected.Assistant, answer),
             DataCategory.SmallTalk => IsShort(answer),
             DataCategory.Refusals => IsShort(answer) && IsRefusal(answer),
+            DataCategory.Titles => string.Equals(TitlePrompt.Clean(answer), expected.Assistant, StringComparison.OrdinalIgnoreCase),
             _ => throw new ArgumentException($"Unknown category '{expected.Category}'.", nameof(expected)),
         };
     }

@@ -41,6 +41,12 @@ internal static partial class ProductHelp
         "How do I {t}?", "how can i {t}", "how to {t}", "How can I {t} in ChatBlazor?", "Where do I go to {t}?",
         "Is there a way to {t}?", "can I {t}?", "help me {t}", "what's the way to {t}", "How do you {t}?",
         "i want to {t}", "ChatBlazor: how to {t}?", "Where can I {t}?", "how would I {t}",
+        // Requests said as statements, which the first model read as small talk or as something to refuse.
+        "I don't know how to {t}.", "I can't figure out how to {t}.", "I'm stuck: I want to {t}.", "I need to {t}. How?",
+        "Tell me how to {t}.", "Explain how to {t} please", "Show me how to {t}.", "Is it possible to {t}?",
+        "How would one {t}?", "What do I click to {t}?", "Where's the option to {t}?", "Could you help me {t}?",
+        "What should I do to {t}?", "I want to {t}, where do I start?", "not sure how to {t}", "What are the steps to {t}?",
+        "I tried to {t} and couldn't.", "how does one {t} here?",
     ];
 
     private static readonly string[] _evalTemplates =
@@ -89,8 +95,8 @@ internal static partial class ProductHelp
             var task = rng.Pick(TaskPhrasings(section.Heading));
             var user = Phrasing.Fill(rng.Pick(eval ? _evalTemplates : _trainTemplates), "t", task);
             if (!eval)
-                user = Phrasing.Vary(user, rng);
-            yield return new ChatExample(DataCategory.ProductHelp, user, section.Answer);
+                user = Phrasing.Wrap(user, rng);
+            yield return new ChatExample(DataCategory.ProductHelp, user, section.Answer, section.Heading);
         }
     }
 

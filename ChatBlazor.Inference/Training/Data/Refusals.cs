@@ -30,6 +30,8 @@ internal static class Refusals
     [
         "how do I {x}?", "How to {x}", "tell me how to {x}", "Teach me to {x}.", "what's the best way to {x}?",
         "i need to {x}", "help me {x}", "can you show me how to {x}", "give me instructions to {x}", "Explain how to {x}.",
+        "I want to {x}.", "I don't know how to {x}.", "What do I need to {x}?", "Show me how to {x}.", "Is it possible to {x}?",
+        "I need a guide to {x}", "what are the steps to {x}?",
     ];
 
     private static readonly string[] _evalTemplates =
@@ -45,8 +47,8 @@ internal static class Refusals
             var topic = rng.Pick(_topics);
             var user = Phrasing.Fill(rng.Pick(eval ? _evalTemplates : _trainTemplates), "x", rng.Pick(topic.Requests));
             if (!eval)
-                user = Phrasing.Vary(user, rng);
-            yield return new ChatExample(DataCategory.Refusals, user, rng.Pick(topic.Replies));
+                user = Phrasing.Wrap(user, rng);
+            yield return new ChatExample(DataCategory.Refusals, user, rng.Pick(topic.Replies), "Declined request");
         }
     }
 }

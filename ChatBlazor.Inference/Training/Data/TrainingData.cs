@@ -1,13 +1,18 @@
+using ChatBlazor.Inference.Chat;
+
 namespace ChatBlazor.Inference.Training.Data;
 
-/// <summary>One single-turn conversation. Plain text on both sides; the chat template is applied later.</summary>
-public sealed record ChatExample(string Category, string User, string Assistant);
+/// <summary>
+/// One single-turn conversation. Plain text on both sides; the chat template is applied later. <paramref name="Title"/>
+/// is what a conversation starting with this question should be called (the titles category is made from it).
+/// </summary>
+public sealed record ChatExample(string Category, string User, string Assistant, string? Title = null);
 
 /// <summary>
 /// How many examples of each category to generate. Definitions draw from the <paramref name="DefinitionWords"/> most
 /// frequent WordNet words (0: a third of the definitions count), in training and eval alike.
 /// </summary>
-public sealed record DataMix(int Arithmetic, int Definitions, int ProductHelp, int SmallTalk, int Refusals, int DefinitionWords = 0);
+public sealed record DataMix(int Arithmetic, int Definitions, int ProductHelp, int SmallTalk, int Refusals, int DefinitionWords = 0, int Titles = 0);
 
 /// <summary>The category names a <see cref="ChatExample"/> carries.</summary>
 public static class DataCategory
@@ -17,6 +22,7 @@ public static class DataCategory
     public const string ProductHelp = "product-help";
     public const string SmallTalk = "small-talk";
     public const string Refusals = "refusals";
+    public const string Titles = "titles";
 }
 
 public static class TrainingData
@@ -49,9 +55,24 @@ public static class TrainingData
         }
         examples.AddRange(Data.SmallTalk.Generate(mix.SmallTalk, new Random(Mix(seed, 4)), eval));
         examples.AddRange(Data.Refusals.Generate(mix.Refusals, new Random(Mix(seed, 5)), eval));
+        examples.AddRange(TitlesFor(examples, mix.Titles, new Random(Mix(seed, 7))));
 
         Shuffle(examples, new Random(Mix(seed, 6)));
         return examples;
+    }
+
+    /// <summary>
+    /// "Write a short title … \n\nWhat does ephemeral mean?" → "Meaning of ephemeral": the chat page's title request
+    /// (<see cref="TitlePrompt"/>) over questions of the other categories, so eval titles come from eval phrasings.
+    /// </summary>
+    private static IEnumerable<ChatExample> TitlesFor(List<ChatExample> questions, int count, Random rng)
+    {
+        var titled = questions.Where(q => q.Title is not null).ToArray();
+        for (var i = 0; i < count && titled.Length > 0; i++)
+        {
+            var question = titled[rng.Next(titled.Length)];
+            yield return new ChatExample(DataCategory.Titles, TitlePrompt.For(question.User), question.Title!);
+        }
     }
 
     private static int Mix(int seed, int stream) => unchecked(seed * 1_000_003 + stream * 7919);

@@ -67,6 +67,8 @@ public sealed partial class ArithmeticTests
         Assert.True(examples.Count(e => e.Assistant.Contains("tens ", StringComparison.Ordinal)) > 1000);
 
         // Every clause with an '=' has the same value on every side: "tens 5 + 6 + 1 = 12", "23 × 40 + 23 × 7 = 920 + 161".
+        Assert.Contains(examples, e => e.Assistant.Contains("thousands ", StringComparison.Ordinal));
+        Assert.Contains(examples, e => e.Assistant.StartsWith(e.Assistant[0] + " - ", StringComparison.Ordinal) && e.Assistant.Contains("is below zero", StringComparison.Ordinal));
         foreach (var example in examples)
             foreach (var clause in Clauses().Split(example.Assistant.TrimEnd('.')).Where(c => c.Contains(" = ", StringComparison.Ordinal)))
             {
@@ -85,7 +87,7 @@ public sealed partial class ArithmeticTests
     [GeneratedRegex(@", |: |\. ")]
     private static partial Regex Clauses();
 
-    [GeneratedRegex(@"^(So |ones |tens |hundreds )")]
+    [GeneratedRegex(@"^(So |so |ones |tens |hundreds |thousands )")]
     private static partial Regex Place();
 
     [GeneratedRegex(@"\d+")]
@@ -94,7 +96,7 @@ public sealed partial class ArithmeticTests
     [GeneratedRegex(@"[*×]|\d\s*x\s*\d|times|multipl|product|groups of|lots of")]
     private static partial Regex Multiply();
 
-    [GeneratedRegex(@"[-−]|minus|subtract|take away|away from|less|remove|reduced")]
+    [GeneratedRegex(@"[-−]|minus|subtract|take away|away from|less|remove|reduced|difference|deduct")]
     private static partial Regex Subtract();
 
     [GeneratedRegex(@"= (-?\d+)\.$")]

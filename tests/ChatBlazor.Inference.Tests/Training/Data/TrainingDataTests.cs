@@ -1,10 +1,11 @@
+using ChatBlazor.Inference.Chat;
 using ChatBlazor.Inference.Training.Data;
 
 namespace ChatBlazor.Inference.Tests.Training.Data;
 
 public sealed class TrainingDataTests
 {
-    private static readonly DataMix _mix = new(Arithmetic: 400, Definitions: 120, ProductHelp: 300, SmallTalk: 200, Refusals: 200);
+    private static readonly DataMix _mix = new(Arithmetic: 400, Definitions: 120, ProductHelp: 300, SmallTalk: 200, Refusals: 200, Titles: 100);
 
     [Fact]
     public void GeneratesTheRequestedCountOfEachCategory()
@@ -16,6 +17,7 @@ public sealed class TrainingDataTests
         Assert.Equal(300, examples.Count(e => e.Category == DataCategory.ProductHelp));
         Assert.Equal(200, examples.Count(e => e.Category == DataCategory.SmallTalk));
         Assert.Equal(200, examples.Count(e => e.Category == DataCategory.Refusals));
+        Assert.Equal(100, examples.Count(e => e.Category == DataCategory.Titles));
         Assert.All(examples, e => Assert.False(string.IsNullOrWhiteSpace(e.User) || string.IsNullOrWhiteSpace(e.Assistant)));
     }
 
@@ -73,5 +75,24 @@ public sealed class TrainingDataTests
     {
         foreach (var eval in new[] { false, true })
             Assert.All(TestData.Generate(_mix, seed: 9, eval), e => Assert.True(EvalJudge.IsCorrect(e, e.Assistant), $"{e.Category}: {e.Assistant}"));
+    }
+
+    [Fact]
+    public void TitleExamplesAskTheChatPagesTitleQuestionAndNameTheSubject()
+    {
+        var examples = TestData.Generate(_mix, seed: 4, eval: true);
+        var titles = examples.Where(e => e.Category == DataCategory.Titles).ToList();
+        var questions = examples.Where(e => e.Category != DataCategory.Titles).ToList();
+
+        Assert.All(titles, t =>
+        {
+            // The prompt is the chat page's own, wrapped around one of the eval questions, and the title is short.
+            var source = questions.FirstOrDefault(q => t.User == TitlePrompt.For(q.User) && q.Title == t.Assistant);
+            Assert.NotNull(source);
+            Assert.InRange(t.Assistant.Split(' ').Length, 1, 6);
+            if (source.Category == DataCategory.Definitions)
+                Assert.Equal("meaning of " + source.Assistant.Split(' ')[0].ToLowerInvariant(), t.Assistant.ToLowerInvariant());
+        });
+        Assert.Contains(titles, t => t.Assistant.StartsWith("Adding ", StringComparison.Ordinal) || t.Assistant.StartsWith("Multiplying ", StringComparison.Ordinal) || t.Assistant.StartsWith("Subtracting ", StringComparison.Ordinal));
     }
 }
