@@ -13,6 +13,7 @@ public sealed class Conversation
     public AppUser? User { get; set; }
 
     public string Title { get; set; } = "";
+    public TitleSource TitleSource { get; set; } = TitleSource.FirstWords;
     public bool Pinned { get; set; }
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
     /// <summary>Moves on every new message, so the sidebar lists the latest activity first.</summary>
@@ -24,6 +25,12 @@ public sealed class Conversation
 
     public List<Message> Messages { get; set; } = [];
 }
+
+/// <summary>
+/// Where the title came from. The first user message names the chat at once; after the first reply the model is asked
+/// for a better one, which replaces it unless the user has renamed the chat meanwhile.
+/// </summary>
+public enum TitleSource { FirstWords, Model, User }
 
 /// <summary>What a conversation overrides; null falls back to the model's generation_config.json.</summary>
 public sealed class ConversationSettings

@@ -11,6 +11,7 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
     {
         conversation.Property(c => c.Title).HasMaxLength(MaxTitleLength);
         conversation.Property(c => c.Model).HasMaxLength(200);
+        conversation.Property(c => c.TitleSource).HasConversion<string>().HasMaxLength(16);
         conversation.OwnsOne(c => c.Settings, settings => settings.ToJson());
         conversation.HasOne(c => c.User).WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
         conversation.HasMany(c => c.Messages).WithOne(m => m.Conversation).HasForeignKey(m => m.ConversationId).OnDelete(DeleteBehavior.Cascade);
@@ -32,6 +33,8 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
         message.HasOne<Message>().WithMany().HasForeignKey(m => m.ParentId).OnDelete(DeleteBehavior.Cascade);
         // A conversation's tree in order, and the siblings of one parent.
         message.HasIndex(m => new { m.ConversationId, m.ParentId, m.CreatedAt });
+        // Replies still streaming, for the sweep that finds abandoned ones (a partial index: almost none qualify).
+        message.HasIndex(m => m.SavedAt).HasFilter("\"Status\" = 'Streaming'");
         // Search by content.
         message.HasIndex(m => m.Content).HasMethod("gin").HasOperators("gin_trgm_ops");
     }

@@ -86,7 +86,7 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
         var reply = new Message
         {
             ConversationId = conversationId, ParentId = parentId, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
-            Model = conversation.Model, Settings = Copy(conversation.Settings),
+            Model = conversation.Model, Settings = Copy(conversation.Settings), SavedAt = DateTimeOffset.UtcNow,
         };
         db.Messages.Add(reply);
         conversation.CurrentLeafId = reply.Id;
@@ -95,12 +95,57 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
         return reply;
     }
 
-    /// <summary>The text so far of a reply that is still streaming; a finished reply is left as it is.</summary>
+    /// <summary>The text so far of a reply that is still streaming, and its heartbeat; a finished reply is left as it is.</summary>
     public async Task SaveProgressAsync(Guid replyId, string content, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var now = DateTimeOffset.UtcNow;
         await db.Messages.Where(m => m.Id == replyId && m.Status == MessageStatus.Streaming)
-            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Content, content), ct);
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Content, content).SetProperty(m => m.SavedAt, now), ct);
+    }
+
+    /// <summary>
+    /// Replies still marked streaming whose job has not saved them for <paramref name="silence"/> (the server that ran
+    /// them stopped) become failed, keeping their text, so the user sees what happened and can regenerate.
+    /// </summary>
+    public async Task<int> FailAbandonedRepliesAsync(TimeSpan silence, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var before = DateTimeOffset.UtcNow - silence;
+        return await db.Messages.Where(m => m.Status == MessageStatus.Streaming && (m.SavedAt ?? m.CreatedAt) < before)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(m => m.Status, MessageStatus.Failed)
+                .SetProperty(m => m.FinishReason, "interrupted")
+                .SetProperty(m => m.Error, InterruptedError), ct);
+    }
+
+    public const string InterruptedError = "This reply was interrupted because the server stopped. Regenerate it to get a full answer.";
+
+    /// <summary>
+    /// The first user message of the conversation <paramref name="replyId"/> belongs to, when that reply is the
+    /// conversation's first and the title still comes from the first words; otherwise null.
+    /// </summary>
+    public async Task<(Guid ConversationId, string FirstMessage)?> TitleToGenerateAsync(Guid replyId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var conversationId = await db.Messages.Where(m => m.Id == replyId).Select(m => (Guid?)m.ConversationId).SingleOrDefaultAsync(ct);
+        if (conversationId is not { } id
+            || !await db.Conversations.AnyAsync(c => c.Id == id && c.TitleSource == TitleSource.FirstWords, ct)
+            || await db.Messages.CountAsync(m => m.ConversationId == id && m.Role == MessageRole.Assistant, ct) != 1)
+            return null;
+        var first = await db.Messages.Where(m => m.ConversationId == id && m.Role == MessageRole.User)
+            .OrderBy(m => m.CreatedAt).Select(m => m.Content).FirstAsync(ct);
+        return (id, first);
+    }
+
+    /// <summary>The model's title, unless the user renamed the chat meanwhile. True when it was stored.</summary>
+    public async Task<bool> SetModelTitleAsync(Guid conversationId, string title, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(title);
+        title = title.Length > ConversationConfiguration.MaxTitleLength ? title[..ConversationConfiguration.MaxTitleLength] : title;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Conversations.Where(c => c.Id == conversationId && c.TitleSource == TitleSource.FirstWords)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.Title, title).SetProperty(c => c.TitleSource, TitleSource.Model), ct) == 1;
     }
 
     /// <summary>The reply's final text, status and figures. Not cancellable: a stopped reply must still be saved.</summary>
@@ -126,7 +171,7 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
         ArgumentException.ThrowIfNullOrEmpty(title);
         if (title.Length > ConversationConfiguration.MaxTitleLength)
             title = title[..ConversationConfiguration.MaxTitleLength];
-        return await UpdateAsync(userId, id, c => c.Title = title, ct);
+        return await UpdateAsync(userId, id, c => (c.Title, c.TitleSource) = (title, TitleSource.User), ct);
     }
 
     public Task<bool> SetPinnedAsync(string userId, Guid id, bool pinned, CancellationToken ct = default) =>

@@ -17,6 +17,11 @@ public sealed class Message
     public string Content { get; set; } = "";
     public MessageStatus Status { get; set; } = MessageStatus.Complete;
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
+    /// <summary>
+    /// A streaming reply's heartbeat: its job saves it at least every second. A reply still streaming long after its
+    /// last save lost its job (the server stopped) and is marked failed, keeping its text.
+    /// </summary>
+    public DateTimeOffset? SavedAt { get; set; }
 
     // Replies only: what produced them and how fast.
     public string? Model { get; set; }

@@ -57,13 +57,20 @@ public sealed class LiveReply(Guid id, Guid conversationId)
 /// <summary>
 /// Generates replies as jobs of their own, independent of the circuit or request that asked: closing the tab does not
 /// stop a reply, and <see cref="Stop"/> does, within one engine step, keeping what was written. The reply is saved
-/// at least once a second while it streams and finally with its status.
+/// at least once a second while tokens arrive, every <see cref="HeartbeatInterval"/> while none do (a long prompt),
+/// and finally with its status. After a conversation's first complete reply the model is asked for its title.
 /// </summary>
 public sealed class ReplyJobs(ConversationStore store, IInferenceEngine engine, ILogger<ReplyJobs> log, TimeSpan? saveInterval = null)
 {
     private readonly TimeSpan _saveInterval = saveInterval ?? TimeSpan.FromSeconds(1);
     /// <summary>Reply budget when the conversation sets no Max tokens: a quarter of the window, at most this.</summary>
     public const int DefaultMaxTokens = 1024;
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
+    /// <summary>A streaming reply not saved for this long has lost its job (see <see cref="ConversationStore.FailAbandonedRepliesAsync"/>).</summary>
+    public static readonly TimeSpan AbandonedAfter = TimeSpan.FromSeconds(30);
+
+    /// <summary>A conversation got its title from the model: (conversation id, title). Raised on a worker thread.</summary>
+    public event Action<Guid, string>? TitleChanged;
 
     private readonly ConcurrentDictionary<Guid, LiveReply> _live = new();
 
@@ -123,6 +130,8 @@ public sealed class ReplyJobs(ConversationStore store, IInferenceEngine engine, 
         GenerationUsage? usage = null;
         FinishReason? finish = null;
         ReplyOutcome outcome;
+        using var heartbeat = new CancellationTokenSource();
+        var beating = HeartbeatAsync(reply, heartbeat.Token);
         try
         {
             await foreach (var chunk in engine.GenerateAsync(request, reply.Stop.Token))
@@ -152,6 +161,9 @@ public sealed class ReplyJobs(ConversationStore store, IInferenceEngine engine, 
             outcome = new ReplyOutcome(MessageStatus.Failed, Error: UserFacing(e));
         }
 
+        await heartbeat.CancelAsync();
+        await beating;
+
         var seconds = clock.Elapsed.TotalSeconds - (firstTokenMs ?? 0) / 1000.0;
         var completion = usage?.CompletionTokens;
         outcome = outcome with
@@ -173,6 +185,50 @@ public sealed class ReplyJobs(ConversationStore store, IInferenceEngine engine, 
         {
             reply.Publish(new ReplySnapshot(text, outcome.Status));
             _live.TryRemove(reply.Id, out _);
+        }
+        if (outcome.Status == MessageStatus.Complete)
+            await TitleAsync(reply.Id, request.Model);
+    }
+
+    private async Task HeartbeatAsync(LiveReply reply, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(HeartbeatInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+                await store.SaveProgressAsync(reply.Id, reply.Snapshot.Text, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            log.LogWarning(e, "Heartbeat of reply {ReplyId} failed", reply.Id);
+        }
+    }
+
+    /// <summary>
+    /// The model names the conversation after its first reply (greedy, a few tokens, <see cref="TitlePrompt"/>). Any
+    /// failure keeps the first-words title: a title is never worth an error.
+    /// </summary>
+    private async Task TitleAsync(Guid replyId, string model)
+    {
+        try
+        {
+            if (await store.TitleToGenerateAsync(replyId) is not var (conversationId, firstMessage))
+                return;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var request = new CompletionRequest(model, new SamplingParams { Temperature = 0, MaxTokens = 20 },
+                Messages: [new ChatMessage("user", TitlePrompt.For(firstMessage))]);
+            var text = "";
+            await foreach (var chunk in engine.GenerateAsync(request, timeout.Token))
+                text += chunk.Text;
+            if (TitlePrompt.Clean(text) is { } title && await store.SetModelTitleAsync(conversationId, title))
+                TitleChanged?.Invoke(conversationId, title);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            log.LogInformation(e, "No title from the model for the conversation of reply {ReplyId}", replyId);
         }
     }
 

@@ -7,6 +7,8 @@ namespace ChatBlazor.Inference.Chat;
 /// </summary>
 public static class TitlePrompt
 {
+    public const string Instruction = "Write a short title (at most six words) for a conversation that starts with this message. Reply with the title only.";
+
     /// <summary>Titles longer than this are cut at a word boundary.</summary>
     public const int MaxLength = 60;
 
@@ -19,7 +21,7 @@ public static class TitlePrompt
         var message = firstMessage.Trim();
         if (message.Length > MaxMessageChars)
             message = message[..MaxMessageChars] + "…";
-        return "Write a short title (at most six words) for a conversation that starts with this message. Reply with the title only.\n\n" + message;
+        return Instruction + "\n\n" + message;
     }
 
     /// <summary>The first line of a reply, without quotes, a "Title:" label or closing punctuation; null when nothing is left.</summary>

@@ -12,6 +12,7 @@ public static class ChatExtensions
     {
         builder.Services.AddSingleton<ConversationStore>();
         builder.Services.AddSingleton<ReplyJobs>();
+        builder.Services.AddHostedService<AbandonedReplies>();
     }
 
     /// <summary>Export of the visible branch: <c>/chat/{id}/export.md</c> and <c>/chat/{id}/export.json</c>.</summary>

@@ -1,5 +1,8 @@
 using Ganss.Xss;
 using Markdig;
+using Markdig.Renderers;
+using Markdig.Renderers.Html;
+using Markdig.Syntax;
 
 namespace ChatBlazor.Web.Chat;
 
@@ -13,6 +16,7 @@ public static class MarkdownRenderer
     private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder()
         .UsePipeTables().UseGridTables().UseEmphasisExtras().UseTaskLists().UseAutoLinks().UseFootnotes()
         .DisableHtml()
+        .Use<HighlightedCode>()
         .Build();
 
     private static readonly HtmlSanitizer Sanitizer = CreateSanitizer();
@@ -49,5 +53,29 @@ public static class MarkdownRenderer
             }
         };
         return sanitizer;
+    }
+
+    /// <summary>Code blocks through <see cref="CodeHighlighter"/> instead of Markdig's plain encoding.</summary>
+    private sealed class HighlightedCode : HtmlObjectRenderer<CodeBlock>, IMarkdownExtension
+    {
+        public void Setup(MarkdownPipelineBuilder pipeline) { }
+
+        public void Setup(MarkdownPipeline pipeline, IMarkdownRenderer renderer)
+        {
+            if (renderer is HtmlRenderer html)
+                html.ObjectRenderers.Replace<CodeBlockRenderer>(this);
+        }
+
+        protected override void Write(HtmlRenderer renderer, CodeBlock block)
+        {
+            var language = (block as FencedCodeBlock)?.Info;
+            renderer.EnsureLine();
+            renderer.Write("<pre><code");
+            if (!string.IsNullOrWhiteSpace(language))
+                renderer.Write(" class=\"language-").WriteEscape(language).Write('"');
+            renderer.Write('>');
+            renderer.Write(CodeHighlighter.ToHtml(block.Lines.ToString() + "\n", language));
+            renderer.WriteLine("</code></pre>");
+        }
     }
 }

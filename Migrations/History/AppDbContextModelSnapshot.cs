@@ -48,6 +48,11 @@ namespace ChatBlazor.Migrations.History
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
 
+                    b.Property<string>("TitleSource")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -116,6 +121,9 @@ namespace ChatBlazor.Migrations.History
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
 
+                    b.Property<DateTimeOffset?>("SavedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -135,6 +143,9 @@ namespace ChatBlazor.Migrations.History
                     NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("Content"), new[] { "gin_trgm_ops" });
 
                     b.HasIndex("ParentId");
+
+                    b.HasIndex("SavedAt")
+                        .HasFilter("\"Status\" = 'Streaming'");
 
                     b.HasIndex("ConversationId", "ParentId", "CreatedAt");
 

@@ -35,10 +35,10 @@ public class BrowserApp : AppFactory
         });
     }
 
-    /// <summary>A fresh browser profile (no cookies) with its first page.</summary>
-    public async Task<IPage> NewPageAsync()
+    /// <summary>A fresh browser profile (no cookies) with its first page; a desktop window unless a size is given.</summary>
+    public async Task<IPage> NewPageAsync(int width = 1280, int height = 800)
     {
-        var context = await Browser.NewContextAsync(new() { BaseURL = BaseUrl, ViewportSize = new() { Width = 1280, Height = 800 } });
+        var context = await Browser.NewContextAsync(new() { BaseURL = BaseUrl, ViewportSize = new() { Width = width, Height = height } });
         context.SetDefaultTimeout(20_000);
         return await context.NewPageAsync();
     }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using ChatBlazor.Inference.Chat;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Serving;
 using Microsoft.AspNetCore.Hosting;
@@ -13,9 +14,13 @@ namespace ChatBlazor.E2E;
 /// <summary>The chat in Chromium against the app as shipped: the real engine serving chatblazor-mini.</summary>
 public class ChatFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
 {
-    internal static async Task<IPage> SignedInPageAsync(BrowserApp app)
+    internal static async Task<IPage> SignedInPageAsync(BrowserApp app, int width = 1280, int height = 800) =>
+        (await SignedInAsync(app, width, height)).Page;
+
+    /// <summary>A new account, registered through the page, on the chat page ready to type.</summary>
+    internal static async Task<(IPage Page, string Email)> SignedInAsync(BrowserApp app, int width = 1280, int height = 800)
     {
-        var page = await app.NewPageAsync();
+        var page = await app.NewPageAsync(width, height);
         await page.GotoAsync("/Account/Register");
         var email = $"chat-{Guid.NewGuid():N}@example.com";
         await page.GetByTestId("register-email").FillAsync(email);
@@ -23,7 +28,7 @@ public class ChatFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
         await page.GetByTestId("register-confirm").FillAsync("Str0ng!pass");
         await page.GetByTestId("register-submit").ClickAsync();
         await Expect(page.GetByTestId("chat-input")).ToBeEnabledAsync(); // enabled once the page is interactive
-        return page;
+        return (page, email);
     }
 
     internal static async Task SendAsync(IPage page, string text)
@@ -49,6 +54,41 @@ public class ChatFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
 
         await Expect(page.GetByTestId("message-assistant").Locator(".markdown")).ToHaveTextAsync(text!);
         Assert.Matches("/chat/[0-9a-f-]{36}$", page.Url);
+    }
+
+    /// <summary>
+    /// The README's pictures of the chat, light and dark, taken from the real app and model on every test run so they
+    /// never go stale (commit them when they change).
+    /// </summary>
+    [Fact]
+    public async Task TheReadmeScreenshotsShowARealConversationInLightAndDark()
+    {
+        var page = await SignedInPageAsync(app, 1280, 760);
+        string[] questions = ["Hello!", "What does lucid mean?", "What is 23 + 58?"];
+        for (var i = 0; i < questions.Length; i++)
+        {
+            await SendAsync(page, questions[i]);
+            await Expect(page.GetByTestId("message-assistant")).ToHaveCountAsync(i + 1);
+            await Expect(page.GetByTestId("message-assistant").Nth(i)).ToHaveAttributeAsync("data-status", "complete");
+        }
+        var folder = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "docs", "screenshots")).FullName;
+
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "chat-light.png") });
+        var light = await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
+        await page.GetByTestId("theme-toggle").ClickAsync();
+        await Expect(page.Locator("body")).Not.ToHaveCSSAsync("background-color", light);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "chat-dark.png") });
+
+        foreach (var name in new[] { "chat-light.png", "chat-dark.png" })
+            Assert.True(new FileInfo(Path.Combine(folder, name)).Length > 20_000, name);
+    }
+
+    internal static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ChatBlazor.sln")))
+                return dir.FullName;
+        throw new InvalidOperationException("ChatBlazor.sln not found above " + AppContext.BaseDirectory);
     }
 
     [Fact]
@@ -142,6 +182,8 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
     {
         private readonly Channel<string> _tokens = Channel.CreateUnbounded<string>();
 
+        public const string StepTitle = "Stepped title";
+
         public IReadOnlyList<ModelInfo> Models { get; } = [new("stepped-double", 4096)];
 
         public void Release(params string[] tokens)
@@ -152,6 +194,12 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
 
         public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
+            // The page's title request is answered at once, so it never takes tokens the test meant for a reply.
+            if (request.Messages is [{ Content: var content }] && content.StartsWith(TitlePrompt.Instruction, StringComparison.Ordinal))
+            {
+                yield return new GenerationChunk(StepTitle, [], FinishReason: FinishReason.Stop, Usage: new GenerationUsage(5, 2));
+                yield break;
+            }
             var count = 0;
             while (true)
             {
@@ -195,6 +243,29 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
         app.Engine.Release("three", "<end>");
         await Expect(reply).ToHaveAttributeAsync("data-status", "complete");
         await Expect(reply.Locator(".markdown")).ToHaveTextAsync("one two three");
+        // After the first reply the model names the chat, and the open page shows it without a reload.
+        await Expect(page.GetByTestId("chat-title")).ToHaveTextAsync(SteppedEngineDouble.StepTitle);
+        await Expect(page.GetByTestId("conversation-item")).ToContainTextAsync(SteppedEngineDouble.StepTitle);
+    }
+
+    [Fact]
+    public async Task OnAPhoneTheSidebarSlidesInOnDemandAndLeavesWhenAChatIsChosen()
+    {
+        var page = await ChatFlowTests.SignedInPageAsync(app, width: 390, height: 844);
+        await ChatFlowTests.SendAsync(page, "first chat");
+        app.Engine.Release("ok", "<end>");
+        await Expect(page.GetByTestId("message-assistant")).ToHaveAttributeAsync("data-status", "complete");
+        var item = page.GetByTestId("conversation-item");
+        await Expect(item).Not.ToBeInViewportAsync(); // the conversation has the whole width
+        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone");
+
+        await page.GetByTestId("sidebar-toggle").ClickAsync();
+        await Expect(item).ToBeInViewportAsync();
+        await page.GetByTestId("new-chat-button").ClickAsync();
+
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/chat$"));
+        await Expect(item).Not.ToBeInViewportAsync();
+        await Expect(page.GetByTestId("chat-input")).ToBeInViewportAsync();
     }
 
     [Fact]

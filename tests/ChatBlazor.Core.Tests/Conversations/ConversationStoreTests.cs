@@ -136,4 +136,51 @@ public sealed class ConversationStoreTests(ConversationDatabase database) : ICla
 
         Assert.Empty((await _store.GetAsync(Ada, chat.Id))!.Messages);
     }
+
+    [Fact]
+    public async Task AReplyWithoutAHeartbeatBecomesFailedAndKeepsItsText()
+    {
+        var user = await database.NewUserAsync();
+        var chat = await _store.CreateAsync(user, "m");
+        var question = await _store.AddUserMessageAsync(user, chat.Id, null, "tell me");
+        var (lost, alive) = (await _store.StartReplyAsync(user, chat.Id, question!.Id), await _store.StartReplyAsync(user, chat.Id, question.Id));
+        await _store.SaveProgressAsync(lost!.Id, "half an ans");
+        await _store.SaveProgressAsync(alive!.Id, "still going");
+        await using (var db = database.CreateDbContext())
+            await db.Messages.Where(m => m.Id == lost.Id).ExecuteUpdateAsync(s => s.SetProperty(m => m.SavedAt, DateTimeOffset.UtcNow.AddHours(-1)));
+
+        Assert.True(await _store.FailAbandonedRepliesAsync(TimeSpan.FromMinutes(10)) >= 1);
+
+        var messages = (await _store.GetAsync(user, chat.Id))!.Messages;
+        var failed = messages.Single(m => m.Id == lost.Id);
+        Assert.Equal((MessageStatus.Failed, "half an ans", "interrupted"), (failed.Status, failed.Content, failed.FinishReason));
+        Assert.Contains("Regenerate", failed.Error);
+        Assert.Equal(MessageStatus.Streaming, messages.Single(m => m.Id == alive.Id).Status);
+    }
+
+    [Fact]
+    public async Task TheModelTitlesAChatOnceAfterItsFirstReplyUnlessTheUserRenamedIt()
+    {
+        var user = await database.NewUserAsync();
+        var chat = await _store.CreateAsync(user, "m");
+        var question = await _store.AddUserMessageAsync(user, chat.Id, null, "what does lucid mean");
+        var first = await _store.StartReplyAsync(user, chat.Id, question!.Id);
+
+        Assert.Equal((chat.Id, "what does lucid mean"), await _store.TitleToGenerateAsync(first!.Id));
+        Assert.True(await _store.SetModelTitleAsync(chat.Id, "Meaning of lucid"));
+        var titled = await _store.GetAsync(user, chat.Id);
+        Assert.Equal(("Meaning of lucid", TitleSource.Model), (titled!.Title, titled.TitleSource));
+        Assert.Null(await _store.TitleToGenerateAsync(first.Id)); // named already
+
+        var other = await _store.CreateAsync(user, "m");
+        var ask = await _store.AddUserMessageAsync(user, other.Id, null, "hello");
+        var reply = await _store.StartReplyAsync(user, other.Id, ask!.Id);
+        var second = await _store.StartReplyAsync(user, other.Id, ask.Id);
+        Assert.Null(await _store.TitleToGenerateAsync(second!.Id)); // not the first reply
+
+        Assert.True(await _store.RenameAsync(user, other.Id, "My greetings"));
+        Assert.False(await _store.SetModelTitleAsync(other.Id, "Greeting"));
+        Assert.Equal("My greetings", (await _store.GetAsync(user, other.Id))!.Title);
+        Assert.Null(await _store.TitleToGenerateAsync(reply!.Id));
+    }
 }

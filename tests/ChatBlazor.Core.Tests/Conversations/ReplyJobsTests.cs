@@ -20,7 +20,9 @@ public sealed class ReplyJobsTests(ConversationDatabase database) : IClassFixtur
         private readonly Channel<bool> _asked = Channel.CreateUnbounded<bool>();
 
         public IReadOnlyList<ModelInfo> Models { get; } = [new("double", 64, Temperature: 0.5)];
-        public CompletionRequest? Request { get; private set; }
+        /// <summary>Every request, in order: the reply's, then the title's after a first complete reply.</summary>
+        public List<CompletionRequest> Requests { get; } = [];
+        public CompletionRequest? Request => Requests.FirstOrDefault();
         public ChannelReader<bool> Asked => _asked.Reader;
 
         public void Send(string text, FinishReason? finish = null) =>
@@ -31,7 +33,8 @@ public sealed class ReplyJobsTests(ConversationDatabase database) : IClassFixtur
 
         public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
-            Request = request;
+            lock (Requests)
+                Requests.Add(request);
             while (true)
             {
                 _asked.Writer.TryWrite(true);
@@ -162,5 +165,27 @@ public sealed class ReplyJobsTests(ConversationDatabase database) : IClassFixtur
         var stranger = await database.NewUserAsync();
 
         Assert.Null(await Jobs().StartAsync(stranger, chat, question));
+    }
+
+    [Fact]
+    public async Task AfterTheFirstCompleteReplyTheModelNamesTheConversation()
+    {
+        var (user, chat, question) = await AskAsync("count to three");
+        var jobs = Jobs();
+        var titled = new TaskCompletionSource<(Guid, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        jobs.TitleChanged += (id, title) => titled.TrySetResult((id, title));
+        var reply = (await jobs.StartAsync(user, chat, question))!;
+        await _engine.Asked.ReadAsync();
+        _engine.Send("1 2 3", FinishReason.Stop);
+        await reply.FollowAsync().LastAsync();
+
+        await _engine.Asked.ReadAsync(); // the title request
+        _engine.Send("\"Counting to three.\"", FinishReason.Stop);
+
+        Assert.Equal((chat, "Counting to three"), await titled.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        var request = _engine.Requests[1];
+        Assert.Equal(Inference.Chat.TitlePrompt.For("count to three"), Assert.Single(request.Messages!).Content);
+        Assert.Equal(0, request.Sampling.Temperature);
+        Assert.Equal("Counting to three", (await _store.GetAsync(user, chat))!.Title);
     }
 }

@@ -65,6 +65,9 @@ public sealed class MarkdownRendererTests
         Assert.Equal("Copy", block.QuerySelector("button.copy-code")!.TextContent);
         Assert.Equal("language-csharp", block.QuerySelector("pre > code")!.ClassName);
         Assert.Equal("var x = 1 < 2;\n", block.QuerySelector("code")!.TextContent);
+        // Highlighted, and the sanitizer kept the colour spans.
+        Assert.Equal(["var", "1", "2"], block.QuerySelectorAll("code span").Select(s => s.TextContent));
+        Assert.Equal("tok-kw", block.QuerySelector("code span")!.ClassName);
     }
 
     [Fact]
