@@ -1,8 +1,10 @@
 using ChatBlazor.Web.Account;
+using ChatBlazor.Web.Api;
 using ChatBlazor.Web.Chat;
 using ChatBlazor.Web.Data;
 using ChatBlazor.Web.Health;
 using ChatBlazor.Web.Inference;
+using ChatBlazor.Web.Limits;
 using ChatBlazor.Web.Logging;
 using ChatBlazor.Web.Operator;
 using ChatBlazor.Web.Shell;
@@ -16,6 +18,8 @@ builder.AddRedis();
 builder.AddAccounts();
 builder.AddHealth();
 builder.AddInference();
+builder.AddLimits();
+builder.AddApi();
 builder.AddChat();
 builder.AddShell();
 
@@ -29,6 +33,7 @@ app.UseShell();
 app.MapHealth();
 app.MapAccountEndpoints();
 app.MapChat();
+app.MapApi();
 app.MapShell();
 
 await app.RunAsync();

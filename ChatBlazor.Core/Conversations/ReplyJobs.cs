@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using ChatBlazor.Core.Limits;
 using ChatBlazor.Core.Orchestration;
+using ChatBlazor.Core.Usage;
 using ChatBlazor.Inference.Chat;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Sampling;
@@ -60,7 +62,9 @@ public sealed class LiveReply(Guid id, Guid conversationId)
 /// at least once a second while tokens arrive, every <see cref="HeartbeatInterval"/> while none do (a long prompt),
 /// and finally with its status. After a conversation's first complete reply the model is asked for its title.
 /// </summary>
-public sealed class ReplyJobs(ConversationStore store, IInferenceEngine engine, ILogger<ReplyJobs> log, TimeSpan? saveInterval = null)
+public sealed class ReplyJobs(
+    ConversationStore store, IInferenceEngine engine, RateLimiter limiter, UserPlans plans, UsageLedger ledger, ILogger<ReplyJobs> log,
+    TimeSpan? saveInterval = null)
 {
     private readonly TimeSpan _saveInterval = saveInterval ?? TimeSpan.FromSeconds(1);
     /// <summary>Reply budget when the conversation sets no Max tokens: a quarter of the window, at most this.</summary>
@@ -86,8 +90,10 @@ public sealed class ReplyJobs(ConversationStore store, IInferenceEngine engine, 
 
     /// <summary>
     /// Starts a reply to the user message <paramref name="userMessageId"/> (already stored), from the path that leads
-    /// to it. Throws before anything is created when the model is unknown or the prompt cannot fit
-    /// (<see cref="PromptTooLongException"/>); returns null when the conversation is not this user's.
+    /// to it. Throws before anything is created when the model is unknown, the prompt cannot fit
+    /// (<see cref="PromptTooLongException"/>) or a limit is reached (<see cref="QuotaExceededException"/>); returns
+    /// null when the conversation is not this user's. The reply reserves its prompt plus its budget under the user's
+    /// limits and settles to what it used; every reply writes a usage row.
     /// </summary>
     public async Task<LiveReply?> StartAsync(string userId, Guid conversationId, Guid userMessageId, CancellationToken ct = default)
     {
@@ -112,17 +118,29 @@ public sealed class ReplyJobs(ConversationStore store, IInferenceEngine engine, 
             Stop = settings.Stop,
         };
 
+        var decision = await limiter.ReserveAsync(new LimitSubject(userId, null, await plans.ForUserAsync(userId, ct)), prompt.PromptTokens + maxTokens, ct);
+        if (!decision.Admitted)
+            throw new QuotaExceededException(decision.Refusal!, decision.RetryAt!.Value);
+
         var message = await store.StartReplyAsync(userId, conversationId, userMessageId, ct);
         if (message is null)
+        {
+            await limiter.SettleAsync(decision.Reservation!, 0);
             return null;
+        }
         var reply = new LiveReply(message.Id, conversationId);
         _live[reply.Id] = reply;
-        _ = Task.Run(() => RunAsync(reply, new CompletionRequest(model.Name, sampling, Messages: prompt.Messages)), CancellationToken.None);
+        var job = new Job(userId, prompt.PromptTokens, decision.Reservation!);
+        _ = Task.Run(() => RunAsync(reply, new CompletionRequest(model.Name, sampling, Messages: prompt.Messages), job), CancellationToken.None);
         return reply;
     }
 
-    private async Task RunAsync(LiveReply reply, CompletionRequest request)
+    /// <summary>What a running reply must settle and record when it ends.</summary>
+    private sealed record Job(string UserId, int PromptTokens, Reservation Reservation);
+
+    private async Task RunAsync(LiveReply reply, CompletionRequest request, Job job)
     {
+        var chunks = 0;
         var text = "";
         var clock = Stopwatch.StartNew();
         var lastSave = TimeSpan.Zero;
@@ -136,6 +154,7 @@ public sealed class ReplyJobs(ConversationStore store, IInferenceEngine engine, 
         {
             await foreach (var chunk in engine.GenerateAsync(request, reply.Stop.Token))
             {
+                chunks++;
                 if (chunk.Text.Length > 0)
                 {
                     firstTokenMs ??= clock.ElapsedMilliseconds;
@@ -186,6 +205,14 @@ public sealed class ReplyJobs(ConversationStore store, IInferenceEngine engine, 
             reply.Publish(new ReplySnapshot(text, outcome.Status));
             _live.TryRemove(reply.Id, out _);
         }
+        // Without the engine's count (stopped, failed) every chunk counts as a token: close, and never zero for work done.
+        var (promptTokens, completionTokens) = usage is { } u ? (u.PromptTokens, u.CompletionTokens) : (chunks > 0 ? job.PromptTokens : 0, chunks);
+        await limiter.SettleAsync(job.Reservation, promptTokens + completionTokens);
+        await ledger.RecordAsync(new UsageRecord
+        {
+            UserId = job.UserId, Source = UsageSource.Chat, Model = request.Model, PromptTokens = promptTokens, CompletionTokens = completionTokens,
+            LatencyMs = (int)clock.ElapsedMilliseconds, Status = outcome.Status.ToString().ToLowerInvariant(),
+        });
         if (outcome.Status == MessageStatus.Complete)
             await TitleAsync(reply.Id, request.Model);
     }

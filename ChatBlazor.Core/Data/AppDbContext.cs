@@ -1,5 +1,7 @@
+using ChatBlazor.Core.ApiKeys;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Identity;
+using ChatBlazor.Core.Usage;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -17,6 +19,8 @@ public class AppDbContext(DbContextOptions<AppDbContext> options)
 
     public DbSet<Conversation> Conversations => Set<Conversation>();
     public DbSet<Message> Messages => Set<Message>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

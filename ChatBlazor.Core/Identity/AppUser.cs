@@ -8,4 +8,8 @@ public class AppUser : IdentityUser
     public bool? PrefersDarkMode { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>The plan that sets the user's limits (Plans:&lt;Name&gt;); null is Plans:DefaultPlan.</summary>
+    [System.ComponentModel.DataAnnotations.MaxLength(32)]
+    public string? Plan { get; set; }
 }

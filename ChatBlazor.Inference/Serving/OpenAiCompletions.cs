@@ -8,21 +8,22 @@ using Microsoft.Extensions.Logging;
 namespace ChatBlazor.Inference.Serving;
 
 /// <summary>
-/// <c>POST /v1/chat/completions</c> and <c>POST /v1/completions</c>: read the request, wait for the engine's first
-/// chunk (so anything that fails before it is a real HTTP error), then answer as SSE or as one JSON object.
+/// <c>POST /v1/chat/completions</c> and <c>POST /v1/completions</c>: read the request, pass the gate (if any), wait
+/// for the engine's first chunk (so anything that fails before it is a real HTTP error), then answer as SSE or as one
+/// JSON object, and tell the gate how it ended.
 /// </summary>
-internal static class OpenAiCompletions
+public static class OpenAiCompletions
 {
-    public static Task ChatAsync(HttpContext http, IInferenceEngine engine, ILoggerFactory loggers) =>
-        CompleteAsync<ChatCompletionRequest>(http, engine, loggers, "chat", r => r.ToCompletionRequest(),
+    public static Task ChatAsync(HttpContext http, IInferenceEngine engine, ILoggerFactory loggers, ICompletionGate? gate = null) =>
+        CompleteAsync<ChatCompletionRequest>(http, engine, loggers, gate, "chat", r => r.ToCompletionRequest(),
             c => new ChatReply(c.Model, c.Sampling.TopLogprobs is not null));
 
-    public static Task TextAsync(HttpContext http, IInferenceEngine engine, ILoggerFactory loggers) =>
-        CompleteAsync<CompletionsRequest>(http, engine, loggers, "text", r => r.ToCompletionRequest(),
+    public static Task TextAsync(HttpContext http, IInferenceEngine engine, ILoggerFactory loggers, ICompletionGate? gate = null) =>
+        CompleteAsync<CompletionsRequest>(http, engine, loggers, gate, "text", r => r.ToCompletionRequest(),
             c => new TextReply(c.Model, c.Sampling.TopLogprobs is not null));
 
     private static async Task CompleteAsync<T>(
-        HttpContext http, IInferenceEngine engine, ILoggerFactory loggers, string endpoint,
+        HttpContext http, IInferenceEngine engine, ILoggerFactory loggers, ICompletionGate? gate, string endpoint,
         Func<T, CompletionRequest> map, Func<CompletionRequest, OpenAiReply> newReply)
         where T : OpenAiSamplingRequest
     {
@@ -52,26 +53,49 @@ internal static class OpenAiCompletions
             return;
         }
 
-        var reply = newReply(request);
-        IAsyncEnumerator<GenerationChunk> started;
-        try
+        CompletionPass? pass = null;
+        if (gate is not null)
         {
-            started = await FirstChunkAsync(engine, request, aborted);
-        }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-        {
-            return;
-        }
-        catch (Exception e)
-        {
-            await OpenAiErrors.WriteAsync(http, log, OpenAiErrors.For(e), e);
-            return;
+            var admission = await gate.AdmitAsync(http, request, aborted);
+            if (admission.Refusal is { } refusal)
+            {
+                http.Response.StatusCode = refusal.Status;
+                await http.Response.WriteAsJsonAsync(new ErrorResponse(refusal.Body), OpenAiJson.Options, aborted);
+                return;
+            }
+            pass = admission.Pass;
         }
 
-        await using var chunks = started;
-        var completed = wire.Stream == true
-            ? await StreamAsync(http, chunks, reply, wire.IncludeUsage(), log)
-            : await RespondAsync(http, chunks, reply, log);
+        var reply = newReply(request);
+        var (began, completed) = (false, false);
+        try
+        {
+            IAsyncEnumerator<GenerationChunk> started;
+            try
+            {
+                started = await FirstChunkAsync(engine, request, aborted);
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                await OpenAiErrors.WriteAsync(http, log, OpenAiErrors.For(e), e);
+                return;
+            }
+
+            began = true;
+            await using var chunks = started;
+            completed = wire.Stream == true
+                ? await StreamAsync(http, chunks, reply, wire.IncludeUsage(), log)
+                : await RespondAsync(http, chunks, reply, log);
+        }
+        finally
+        {
+            if (pass is not null)
+                await pass.FinishedAsync(new CompletionOutcome(began, completed, reply.Usage, clock.Elapsed));
+        }
         if (completed)
             log.LogInformation("{Endpoint} completion for {Model}: stream={Stream} finish={Finish} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} in {ElapsedMs} ms",
                 endpoint, request.Model, wire.Stream == true, reply.Finish, reply.Usage?.PromptTokens, reply.Usage?.CompletionTokens, clock.ElapsedMilliseconds);

@@ -1,3 +1,4 @@
+using ChatBlazor.Core.ApiKeys;
 using ChatBlazor.Core.Identity;
 using ChatBlazor.Web.Data;
 using Microsoft.AspNetCore.Identity;
@@ -6,7 +7,8 @@ namespace ChatBlazor.Web.Operator;
 
 /// <summary>
 /// Commands an operator runs against the same configuration as the server, instead of serving:
-/// <c>migrate</c> and <c>admin create-user --email E --password P [--role Admin]</c>.
+/// <c>migrate</c>, <c>admin create-user --email E --password P [--role Admin]</c> and
+/// <c>admin create-api-key --email E --name N</c>.
 /// </summary>
 public sealed class OperatorCommand
 {
@@ -17,6 +19,8 @@ public sealed class OperatorCommand
               (CHATBLAZOR_ADMIN_EMAIL / CHATBLAZOR_ADMIN_PASSWORD; a generated password is printed once).
           ChatBlazor.Web admin create-user --email E --password P [--role Admin]
               Create a user (always in role User, plus the given role).
+          ChatBlazor.Web admin create-api-key --email E --name N
+              Create an API key for a user and print it (shown only this once).
         """;
 
     private readonly string[] _args;
@@ -35,6 +39,7 @@ public sealed class OperatorCommand
             {
                 ["migrate"] => await MigrateAsync(services, output),
                 ["admin", "create-user", .. var rest] => await CreateUserAsync(services, rest, output),
+                ["admin", "create-api-key", .. var rest] => await CreateApiKeyAsync(services, rest, output),
                 _ => BadArguments(error, $"Unknown command: {string.Join(' ', _args)}"),
             };
         }
@@ -78,6 +83,21 @@ public sealed class OperatorCommand
         var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
         var user = await DatabaseSetup.CreateUserAsync(users, email, password, role);
         output.WriteLine($"Created user {user.Email}{(role is null ? "" : $" with role {role}")}.");
+        return 0;
+    }
+
+    private static async Task<int> CreateApiKeyAsync(IServiceProvider services, string[] args, TextWriter output)
+    {
+        var options = ParseOptions(args, "--email", "--name");
+        var email = options.GetValueOrDefault("--email") ?? throw new ArgumentException("--email is required.");
+        var name = options.GetValueOrDefault("--name") ?? throw new ArgumentException("--name is required.");
+        await using var scope = services.CreateAsyncScope();
+        var user = await scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>().FindByEmailAsync(email)
+            ?? throw new InvalidOperationException($"No user has the email {email}.");
+        var (key, secret) = await services.GetRequiredService<ApiKeyStore>().CreateAsync(user.Id, name);
+        // The key alone on stdout, so scripts can capture it; what it is goes to stderr.
+        Console.Error.WriteLine($"Created API key '{key.Name}' ({key.Prefix}…) for {email}. It is not shown again.");
+        output.WriteLine(secret);
         return 0;
     }
 

@@ -1,6 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using ChatBlazor.Core.Conversations;
+using ChatBlazor.Core.Limits;
+using ChatBlazor.Core.Usage;
+using Microsoft.EntityFrameworkCore;
 using ChatBlazor.Core.Orchestration;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Serving;
@@ -51,7 +54,16 @@ public sealed class ReplyJobsTests(ConversationDatabase database) : IClassFixtur
     private readonly ConversationStore _store = new(database);
     private readonly SteppedEngineDouble _engine = new();
 
-    private ReplyJobs Jobs() => new(_store, _engine, NullLogger<ReplyJobs>.Instance, saveInterval: TimeSpan.Zero);
+    private static readonly PlanCatalog _plans = new(new Dictionary<string, Plan>
+    {
+        ["Free"] = new("Free", RequestsPerMinute: 1000, TokensPerMinute: 1_000_000, TokensPerDay: 10_000_000, []),
+        ["Tiny"] = new("Tiny", RequestsPerMinute: 1, TokensPerMinute: 1_000, TokensPerDay: 10_000, []),
+    }, "Free");
+
+    private readonly RateLimiter _limiter = new(new MemoryLimitCounters(TimeProvider.System), new MemoryLimitCounters(TimeProvider.System), TimeProvider.System, NullLogger<RateLimiter>.Instance);
+
+    private ReplyJobs Jobs() => new(_store, _engine, _limiter, new UserPlans(database, _plans), new UsageLedger(database, NullLogger<UsageLedger>.Instance),
+        NullLogger<ReplyJobs>.Instance, saveInterval: TimeSpan.Zero);
 
     private async Task<(string User, Guid Chat, Guid Question)> AskAsync(string text, ConversationSettings? settings = null)
     {
@@ -187,5 +199,40 @@ public sealed class ReplyJobsTests(ConversationDatabase database) : IClassFixtur
         Assert.Equal(Inference.Chat.TitlePrompt.For("count to three"), Assert.Single(request.Messages!).Content);
         Assert.Equal(0, request.Sampling.Temperature);
         Assert.Equal("Counting to three", (await _store.GetAsync(user, chat))!.Title);
+    }
+
+    [Fact]
+    public async Task AReplySettlesItsReservationToWhatItUsedAndWritesAUsageRow()
+    {
+        var (user, chat, question) = await AskAsync("count");
+        var reply = (await Jobs().StartAsync(user, chat, question))!;
+        await _engine.Asked.ReadAsync();
+        _engine.Send("1 2 3", FinishReason.Stop); // the double reports 7 prompt + 3 completion tokens
+        await reply.FollowAsync().LastAsync();
+        await _engine.Asked.ReadAsync(); // the title request comes after the settlement and the usage row
+
+        var daily = await _limiter.DailyTokensAsync(user, _plans.Default);
+        Assert.Equal(10, daily.Limit - daily.Remaining);
+        await using var db = database.CreateDbContext();
+        var row = await db.UsageRecords.SingleAsync(u => u.UserId == user);
+        Assert.Equal((UsageSource.Chat, "double", 7, 3, "complete", (Guid?)null), (row.Source, row.Model, row.PromptTokens, row.CompletionTokens, row.Status, row.ApiKeyId));
+    }
+
+    [Fact]
+    public async Task OverItsLimitAReplyIsRefusedNamingTheLimitAndTheQuestionStaysStored()
+    {
+        var (user, chat, question) = await AskAsync("first");
+        await using (var db = database.CreateDbContext())
+            await db.Users.Where(u => u.Id == user).ExecuteUpdateAsync(s => s.SetProperty(u => u.Plan, "Tiny"));
+        var jobs = Jobs();
+        await jobs.StartAsync(user, chat, question); // the one request a minute the Tiny plan allows
+        var second = await _store.AddUserMessageAsync(user, chat, question, "second");
+
+        var refused = await Assert.ThrowsAsync<QuotaExceededException>(() => jobs.StartAsync(user, chat, second!.Id));
+
+        Assert.Contains("requests per minute", refused.Message);
+        Assert.Contains("Tiny plan", refused.Message);
+        Assert.True(refused.RetryAt > DateTimeOffset.UtcNow && refused.RetryAt <= DateTimeOffset.UtcNow.AddMinutes(1));
+        Assert.Contains((await _store.GetAsync(user, chat))!.Messages, m => m.Content == "second");
     }
 }

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Configuration;
+
+namespace ChatBlazor.Core.Limits;
+
+/// <summary>
+/// What a plan allows: requests and tokens per minute, tokens per day, and which models (empty: all). A request's
+/// tokens are its prompt plus its reply budget while it runs, its real count once it ends.
+/// </summary>
+public sealed record Plan(string Name, long RequestsPerMinute, long TokensPerMinute, long TokensPerDay, IReadOnlyList<string> Models)
+{
+    public bool Allows(string model) => Models.Count == 0 || Models.Contains(model, StringComparer.Ordinal);
+}
+
+/// <summary>
+/// The plans from configuration: <c>Plans:&lt;Name&gt;:RequestsPerMinute</c>, <c>…:TokensPerMinute</c>,
+/// <c>…:TokensPerDay</c>, optional <c>…:Models</c>, and <c>Plans:DefaultPlan</c> (Free unless set), the plan new users get.
+/// </summary>
+public sealed class PlanCatalog
+{
+    public const string Section = "Plans";
+
+    public PlanCatalog(IReadOnlyDictionary<string, Plan> plans, string defaultPlan)
+    {
+        Plans = plans;
+        Default = plans.GetValueOrDefault(defaultPlan)
+            ?? throw new InvalidOperationException($"Plans:DefaultPlan names '{defaultPlan}', which is not a plan (plans: {string.Join(", ", plans.Keys)}).");
+    }
+
+    public IReadOnlyDictionary<string, Plan> Plans { get; }
+    public Plan Default { get; }
+
+    /// <summary>The user's plan; a name no longer configured falls back to the default plan.</summary>
+    public Plan For(string? name) => name is not null && Plans.TryGetValue(name, out var plan) ? plan : Default;
+
+    /// <summary>Reads and checks the section; every error names the key to fix.</summary>
+    public static PlanCatalog From(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Section);
+        var plans = new Dictionary<string, Plan>(StringComparer.OrdinalIgnoreCase);
+        foreach (var child in section.GetChildren().Where(c => c.Key != "DefaultPlan"))
+        {
+            long Positive(string key) => long.TryParse(child[key], out var v) && v > 0
+                ? v
+                : throw new InvalidOperationException($"{Section}:{child.Key}:{key} must be a whole number above 0 (it is '{child[key]}').");
+            var models = child.GetSection("Models").GetChildren().Select(m => m.Value).OfType<string>().ToArray();
+            plans[child.Key] = new Plan(child.Key, Positive("RequestsPerMinute"), Positive("TokensPerMinute"), Positive("TokensPerDay"), models);
+        }
+        if (plans.Count == 0)
+            throw new InvalidOperationException($"No plans configured: set {Section}:<Name>:RequestsPerMinute, TokensPerMinute and TokensPerDay.");
+        return new PlanCatalog(plans, section["DefaultPlan"] ?? "Free");
+    }
+}

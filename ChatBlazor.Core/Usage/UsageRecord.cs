@@ -1,0 +1,47 @@
+using ChatBlazor.Core.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace ChatBlazor.Core.Usage;
+
+/// <summary>
+/// One completion, from the chat page or the API: who, with which key, which model, how many tokens, how long, how
+/// it ended. The ledger billing reads; rows are only ever added.
+/// </summary>
+public sealed class UsageRecord
+{
+    public long Id { get; set; }
+    public required string UserId { get; set; }
+    public AppUser? User { get; set; }
+    public Guid? ApiKeyId { get; set; }
+    /// <summary><see cref="UsageSource.Chat"/> or <see cref="UsageSource.Api"/>.</summary>
+    public required string Source { get; set; }
+    public required string Model { get; set; }
+    public int PromptTokens { get; set; }
+    public int CompletionTokens { get; set; }
+    public int LatencyMs { get; set; }
+    /// <summary>complete, stopped, failed or cancelled.</summary>
+    public required string Status { get; set; }
+    public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
+}
+
+public static class UsageSource
+{
+    public const string Chat = "chat";
+    public const string Api = "api";
+}
+
+internal sealed class UsageRecordConfiguration : IEntityTypeConfiguration<UsageRecord>
+{
+    public void Configure(EntityTypeBuilder<UsageRecord> usage)
+    {
+        usage.ToTable("UsageRecords");
+        usage.Property(u => u.Source).HasMaxLength(8);
+        usage.Property(u => u.Model).HasMaxLength(200);
+        usage.Property(u => u.Status).HasMaxLength(16);
+        // Per user over time (billing, the usage page); the key is kept when a key is deleted, for the record.
+        usage.HasIndex(u => new { u.UserId, u.CreatedAt });
+        usage.HasIndex(u => new { u.ApiKeyId, u.CreatedAt });
+        usage.HasOne(u => u.User).WithMany().HasForeignKey(u => u.UserId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
