@@ -7,6 +7,7 @@ source scripts/services.sh
 
 command -v dotnet >/dev/null || cb_die "the .NET SDK 10 is required (dotnet not found on PATH)"
 ensure_packages postgresql redis-server patchelf gcc chromium fonts-liberation
+command -v npm >/dev/null || ensure_packages nodejs npm
 
 cleanup() {
   services_stop
@@ -18,6 +19,13 @@ trap cleanup EXIT
 
 cb_log "Building (Release)"
 dotnet build ChatBlazor.sln -c Release --nologo -v quiet -clp:ErrorsOnly
+
+# The official openai npm package for the API tests, exactly as locked (only when the lock changed).
+sdk=tests/openai-sdk
+if [ ! -f "$sdk/node_modules/.package-lock.json" ] || ! cmp -s "$sdk/package-lock.json" "$sdk/.installed-lock"; then
+  cb_log "Installing $sdk (npm ci)"
+  (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json .installed-lock)
+fi
 
 results=.data/test-results
 rm -rf "$results"

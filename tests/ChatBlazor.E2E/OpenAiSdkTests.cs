@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using ChatBlazor.Core.ApiKeys;
+using ChatBlazor.Core.Identity;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatBlazor.E2E;
+
+/// <summary>
+/// The official <c>openai</c> npm package (tests/openai-sdk, installed by ./test.sh from its lock file) against the
+/// app on a real port, serving chatblazor-mini: models, completions with usage, streaming, the stream helper, and
+/// the SDK's own error classes for 401 and 429.
+/// </summary>
+public class OpenAiSdkTests(OpenAiSdkTests.SdkApp app) : IClassFixture<OpenAiSdkTests.SdkApp>
+{
+    public sealed class SdkApp : BrowserApp
+    {
+        public SdkApp()
+        {
+            Set("Plans:Tiny:RequestsPerMinute", "2");
+            Set("Plans:Tiny:TokensPerMinute", "5000");
+            Set("Plans:Tiny:TokensPerDay", "100000");
+        }
+    }
+
+    private async Task<string> KeyAsync(string? plan)
+    {
+        using var scope = app.Services.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        var user = new AppUser { UserName = $"sdk-{Guid.NewGuid():N}@example.com", Email = $"sdk-{Guid.NewGuid():N}@example.com", Plan = plan };
+        Assert.True((await users.CreateAsync(user, "Str0ng!pass")).Succeeded);
+        return (await app.Services.GetRequiredService<ApiKeyStore>().CreateAsync(user.Id, "sdk")).Secret;
+    }
+
+    [Fact]
+    public async Task TheOfficialNodeSdkWorksUnchanged()
+    {
+        var folder = Path.Combine(ChatFlowTests.RepositoryRoot(), "tests", "openai-sdk");
+        Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "openai")), "run ./test.sh, which installs tests/openai-sdk with npm ci");
+        var start = new ProcessStartInfo("node", "--test --test-reporter=spec sdk.test.mjs")
+        {
+            WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true,
+            Environment =
+            {
+                ["CHATBLAZOR_API_BASE"] = app.BaseUrl.TrimEnd('/') + "/v1",
+                ["CHATBLAZOR_API_KEY"] = await KeyAsync(null),
+                ["CHATBLAZOR_TINY_KEY"] = await KeyAsync("Tiny"),
+                ["CHATBLAZOR_MODEL"] = "chatblazor-mini",
+            },
+        };
+        using var node = Process.Start(start)!;
+        var (output, errors) = (node.StandardOutput.ReadToEndAsync(), node.StandardError.ReadToEndAsync());
+        await node.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+
+        Assert.True(node.ExitCode == 0, await output + await errors);
+        Assert.Contains("pass 6", await output);
+    }
+}
