@@ -67,6 +67,8 @@ public static class AccountExtensions
             .AddDefaultTokenProviders();
 
         builder.Services.AddSingleton<IEmailSender<AppUser>, SmtpEmailSender>();
+        builder.Services.AddOptions<SignInGuardOptions>().BindConfiguration(SignInGuardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<SignInGuard>();
         builder.Services.AddScoped<UserPreferences>();
     }
 }

@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+using ChatBlazor.Core.Limits;
+
+namespace ChatBlazor.Web.Account;
+
+public sealed class SignInGuardOptions
+{
+    public const string Section = "SignIn";
+
+    /// <summary>Log-in and sign-up attempts a client address may make per minute, across all instances.</summary>
+    [Range(1, 100_000)] public int AttemptsPerMinute { get; set; } = 30;
+}
+
+/// <summary>
+/// Counts log-in and sign-up attempts per client address in Redis, shared by every instance. It fails closed: while
+/// Redis is unreachable no shared count exists, so password guessing could run at full speed on every instance;
+/// attempts are refused with a message saying so until Redis is back (chat and API keep working meanwhile).
+/// </summary>
+public sealed class SignInGuard(ILimitCounters counters, TimeProvider clock, Microsoft.Extensions.Options.IOptions<SignInGuardOptions> options, ILogger<SignInGuard> log)
+{
+    public const string Unavailable = "Logging in and signing up are paused for a moment because a required service is unavailable. Nothing was changed; please try again in a minute.";
+
+    /// <summary>Null to go ahead; otherwise the message to show instead.</summary>
+    public async Task<string?> RefuseAsync(HttpContext http, string action)
+    {
+        var now = clock.GetUtcNow();
+        var windowEnd = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(1);
+        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        try
+        {
+            var result = await counters.ReserveAsync([new Counter($"signin:{action}:{address}:{windowEnd.ToUnixTimeSeconds()}", options.Value.AttemptsPerMinute, 1, windowEnd)], http.RequestAborted);
+            return result.Admitted ? null : $"Too many attempts from your network. Try again in {Math.Max(1, (int)Math.Ceiling((windowEnd - now).TotalSeconds))} seconds.";
+        }
+        catch (LimitStoreUnavailableException e)
+        {
+            log.LogError(e, "Refused a {Action} attempt: the limit store is unreachable", action);
+            return Unavailable;
+        }
+    }
+}
