@@ -1,3 +1,4 @@
+using ChatBlazor.Testing;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using ChatBlazor.Inference.Chat;
@@ -71,7 +72,7 @@ public class ChatFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
             await Expect(page.GetByTestId("message-assistant")).ToHaveCountAsync(i + 1);
             await Expect(page.GetByTestId("message-assistant").Nth(i)).ToHaveAttributeAsync("data-status", "complete");
         }
-        var folder = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "docs", "screenshots")).FullName;
+        var folder = Directory.CreateDirectory(Path.Combine(TestServices.RepositoryRoot(), "docs", "screenshots")).FullName;
 
         await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "chat-light.png") });
         var light = await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
@@ -81,14 +82,6 @@ public class ChatFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
 
         foreach (var name in new[] { "chat-light.png", "chat-dark.png" })
             Assert.True(new FileInfo(Path.Combine(folder, name)).Length > 20_000, name);
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ChatBlazor.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("ChatBlazor.sln not found above " + AppContext.BaseDirectory);
     }
 
     [Fact]

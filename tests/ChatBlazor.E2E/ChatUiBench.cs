@@ -1,3 +1,4 @@
+using ChatBlazor.Testing;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -160,7 +161,7 @@ public sealed class ChatUiBench(ChatUiBench.PacedApp app, ITestOutputHelper outp
             before_managed_mb = before.Managed / 1e6, during_managed_mb = during.Managed / 1e6,
             before_working_set_mb = before.WorkingSet / 1e6, during_working_set_mb = during.WorkingSet / 1e6,
         };
-        Save("memory_per_streaming_circuit", perCircuit);
+        BenchResults.Save("chat-ui.json", "memory_per_streaming_circuit", perCircuit);
         output.WriteLine($"memory per streaming circuit: {perCircuit}");
         Assert.Equal(Chats * app.Engine.Tokens, latencies.Count);
         foreach (var p in pages)
@@ -185,18 +186,8 @@ public sealed class ChatUiBench(ChatUiBench.PacedApp app, ITestOutputHelper outp
 
     private void Report(string name, List<double> latencies)
     {
-        latencies.Sort();
-        double At(double q) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
-        var summary = new { count = latencies.Count, p50_ms = Math.Round(At(0.5), 1), p90_ms = Math.Round(At(0.9), 1), p99_ms = Math.Round(At(0.99), 1), max_ms = Math.Round(latencies[^1], 1) };
+        var summary = BenchResults.Summarize(latencies);
         output.WriteLine($"{name}: {summary}");
-        Save(name, summary);
-    }
-
-    private static void Save(string name, object value)
-    {
-        var path = Path.Combine(Directory.CreateDirectory(Path.Combine(ChatFlowTests.RepositoryRoot(), ".data", "bench")).FullName, "chat-ui.json");
-        var all = File.Exists(path) ? JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(path))! : [];
-        all[name] = JsonSerializer.SerializeToElement(value);
-        File.WriteAllText(path, JsonSerializer.Serialize(all, new JsonSerializerOptions { WriteIndented = true }));
+        BenchResults.Save("chat-ui.json", name, summary);
     }
 }

@@ -1,3 +1,4 @@
+using ChatBlazor.Testing;
 using System.Diagnostics;
 using ChatBlazor.Core.ApiKeys;
 using ChatBlazor.Core.Identity;
@@ -35,7 +36,7 @@ public class OpenAiSdkTests(OpenAiSdkTests.SdkApp app) : IClassFixture<OpenAiSdk
     [Fact]
     public async Task TheOfficialNodeSdkWorksUnchanged()
     {
-        var folder = Path.Combine(ChatFlowTests.RepositoryRoot(), "tests", "openai-sdk");
+        var folder = Path.Combine(TestServices.RepositoryRoot(), "tests", "openai-sdk");
         Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "openai")), "run ./test.sh, which installs tests/openai-sdk with npm ci");
         var start = new ProcessStartInfo("node", "--test --test-reporter=spec sdk.test.mjs")
         {

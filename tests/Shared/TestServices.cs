@@ -34,6 +34,15 @@ public static class TestServices
         await drop.ExecuteNonQueryAsync();
     }
 
+    /// <summary>The checkout's root (where ChatBlazor.sln is), for files the tests write or read beside the code.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ChatBlazor.sln")))
+                return dir.FullName;
+        throw new InvalidOperationException("ChatBlazor.sln not found above " + AppContext.BaseDirectory);
+    }
+
     private static string Require(string variable) =>
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
             ? value
