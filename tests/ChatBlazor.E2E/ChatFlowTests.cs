@@ -1,11 +1,13 @@
-using ChatBlazor.Testing;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using ChatBlazor.Core.Data;
 using ChatBlazor.Inference.Chat;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Serving;
+using ChatBlazor.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -210,6 +212,14 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
     {
         public SteppedEngineDouble Engine { get; } = new();
 
+        public SteppedApp()
+        {
+            Set("Plans:Free:TokensPerDay", "100000");
+            Set("Plans:Small:RequestsPerMinute", "10");
+            Set("Plans:Small:TokensPerMinute", "100000");
+            Set("Plans:Small:TokensPerDay", "1000");
+        }
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
@@ -239,6 +249,53 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
         // After the first reply the model names the chat, and the open page shows it without a reload.
         await Expect(page.GetByTestId("chat-title")).ToHaveTextAsync(SteppedEngineDouble.StepTitle);
         await Expect(page.GetByTestId("conversation-item")).ToContainTextAsync(SteppedEngineDouble.StepTitle);
+    }
+
+    [Fact]
+    public async Task BeyondTheDailyQuotaTheMessageIsKeptAndThePageSaysWhenSendingWorksAgain()
+    {
+        var (page, email) = await ChatFlowTests.SignedInAsync(app);
+        await Expect(page.GetByTestId("quota-remaining")).ToContainTextAsync("100,000 of 100,000 tokens left today"); // the Free plan as this app sets it
+        await using (var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync())
+            await db.Users.Where(u => u.Email == email).ExecuteUpdateAsync(s => s.SetProperty(u => u.Plan, "Small"));
+        await page.ReloadAsync();
+        await Expect(page.GetByTestId("chat-input")).ToBeEnabledAsync();
+
+        await ChatFlowTests.SendAsync(page, "a question my plan cannot afford today");
+
+        // The reply would need its prompt plus a budget of 1,024 tokens; the Small plan has 1,000 a day.
+        await Expect(page.GetByTestId("chat-error")).ToContainTextAsync("tokens per day");
+        await Expect(page.GetByTestId("chat-error")).ToContainTextAsync("resets at 00:00:00 UTC");
+        await Expect(page.GetByTestId("message-user")).ToHaveTextAsync("a question my plan cannot afford today"); // stored all the same
+        await Expect(page.GetByTestId("message-assistant")).ToHaveCountAsync(0);
+        await Expect(page.GetByTestId("quota-remaining")).ToContainTextAsync("1,000 of 1,000 tokens left today");
+    }
+
+    [Fact]
+    public async Task AKeyMadeOnTheApiKeysPageIsShownOnceWorksAndStopsWorkingWhenRevoked()
+    {
+        var page = await ChatFlowTests.SignedInPageAsync(app);
+        await page.GetByTestId("user-menu").ClickAsync();
+        await page.GetByTestId("menu-api-keys").ClickAsync();
+        await Expect(page.GetByTestId("api-keys-empty")).ToBeVisibleAsync();
+
+        await page.GetByTestId("api-key-name").Locator("input").FillAsync("my script");
+        await page.GetByTestId("api-key-create").ClickAsync();
+
+        var secret = (await page.GetByTestId("api-key-secret").TextContentAsync())!.Trim();
+        Assert.StartsWith("cb-", secret);
+        await Expect(page.GetByTestId("api-key-row")).ToContainTextAsync("my script");
+        await Expect(page.GetByTestId("api-key-row")).Not.ToContainTextAsync(secret); // only the prefix is listed
+        using var api = new HttpClient { BaseAddress = new Uri(app.BaseUrl) };
+        api.DefaultRequestHeaders.Authorization = new("Bearer", secret);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await api.GetAsync("/v1/models")).StatusCode);
+
+        await page.GetByTestId("api-key-revoke").ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).Last.ClickAsync(); // the confirmation
+        await Expect(page.GetByTestId("api-key-row")).ToContainTextAsync("Revoked");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await api.GetAsync("/v1/models")).StatusCode);
+        await page.ReloadAsync();
+        await Expect(page.GetByTestId("api-key-secret")).ToHaveCountAsync(0); // never shown again
     }
 
     [Fact]

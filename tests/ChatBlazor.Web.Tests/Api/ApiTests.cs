@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using ChatBlazor.Core.ApiKeys;
 using ChatBlazor.Core.Data;
@@ -9,6 +10,8 @@ using ChatBlazor.Testing;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace ChatBlazor.Web.Tests.Api;
 
@@ -26,7 +29,12 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
             Set("Plans:NoModels:TokensPerMinute", "10000");
             Set("Plans:NoModels:TokensPerDay", "100000");
             Set("Plans:NoModels:Models:0", "some-other-model");
+            Set("Jwt:Issuer", "https://issuer.test");
+            Set("Jwt:Audience", "chatblazor-api");
+            Set("Jwt:SigningKey", JwtKey);
         }
+
+        public const string JwtKey = "a test signing key of at least thirty-two bytes";
 
         /// <summary>A new user on <paramref name="plan"/> (null: the default) with one API key.</summary>
         public async Task<(string UserId, string Key)> UserWithKeyAsync(string? plan = null)
@@ -142,5 +150,30 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
         var response = await app.CreateClient().GetAsync("/v1/models");
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    private static string Jwt(string subject, string key = Factory.JwtKey, string audience = "chatblazor-api") =>
+        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "https://issuer.test", Audience = audience, Expires = DateTime.UtcNow.AddMinutes(5),
+            Claims = new Dictionary<string, object> { ["sub"] = subject },
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256),
+        });
+
+    [Fact]
+    public async Task AServiceWithASignedJwtCallsAsItsUserAndAnyOtherTokenIs401()
+    {
+        var (user, _) = await app.UserWithKeyAsync("Tiny");
+
+        var ok = await app.Client(Jwt(user)).PostAsJsonAsync("/v1/chat/completions", _hello);
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal("2", ok.Headers.GetValues("x-ratelimit-limit-requests").Single()); // the user's plan applies
+
+        foreach (var token in new[] { Jwt(user, key: "another signing key of at least thirty-two bytes"), Jwt(user, audience: "someone-else"), Jwt("no-such-user") })
+        {
+            var refused = await app.Client(token).GetAsync("/v1/models");
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Equal("invalid_api_key", (await ErrorOf(refused)).GetProperty("code").GetString());
+        }
     }
 }
