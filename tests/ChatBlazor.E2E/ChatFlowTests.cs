@@ -279,7 +279,7 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
         await page.GetByTestId("menu-api-keys").ClickAsync();
         await Expect(page.GetByTestId("api-keys-empty")).ToBeVisibleAsync();
 
-        await page.GetByTestId("api-key-name").Locator("input").FillAsync("my script");
+        await page.GetByTestId("api-key-name").FillAsync("my script");
         await page.GetByTestId("api-key-create").ClickAsync();
 
         var secret = (await page.GetByTestId("api-key-secret").TextContentAsync())!.Trim();
@@ -291,7 +291,7 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
         Assert.Equal(System.Net.HttpStatusCode.OK, (await api.GetAsync("/v1/models")).StatusCode);
 
         await page.GetByTestId("api-key-revoke").ClickAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).Last.ClickAsync(); // the confirmation
+        await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync(); // the confirmation
         await Expect(page.GetByTestId("api-key-row")).ToContainTextAsync("Revoked");
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await api.GetAsync("/v1/models")).StatusCode);
         await page.ReloadAsync();
