@@ -39,7 +39,7 @@ public sealed class OperatorCommand
             {
                 ["migrate"] => await MigrateAsync(services, output),
                 ["admin", "create-user", .. var rest] => await CreateUserAsync(services, rest, output),
-                ["admin", "create-api-key", .. var rest] => await CreateApiKeyAsync(services, rest, output),
+                ["admin", "create-api-key", .. var rest] => await CreateApiKeyAsync(services, rest, output, error),
                 _ => BadArguments(error, $"Unknown command: {string.Join(' ', _args)}"),
             };
         }
@@ -86,7 +86,7 @@ public sealed class OperatorCommand
         return 0;
     }
 
-    private static async Task<int> CreateApiKeyAsync(IServiceProvider services, string[] args, TextWriter output)
+    private static async Task<int> CreateApiKeyAsync(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
     {
         var options = ParseOptions(args, "--email", "--name");
         var email = options.GetValueOrDefault("--email") ?? throw new ArgumentException("--email is required.");
@@ -96,7 +96,7 @@ public sealed class OperatorCommand
             ?? throw new InvalidOperationException($"No user has the email {email}.");
         var (key, secret) = await services.GetRequiredService<ApiKeyStore>().CreateAsync(user.Id, name);
         // The key alone on stdout, so scripts can capture it; what it is goes to stderr.
-        Console.Error.WriteLine($"Created API key '{key.Name}' ({key.Prefix}…) for {email}. It is not shown again.");
+        error.WriteLine($"Created API key '{key.Name}' ({key.Prefix}…) for {email}. It is not shown again.");
         output.WriteLine(secret);
         return 0;
     }

@@ -1,7 +1,12 @@
+using System.Security.Cryptography;
+using System.Text;
+using ChatBlazor.Core.ApiKeys;
+using ChatBlazor.Core.Data;
 using ChatBlazor.Core.Identity;
 using ChatBlazor.Testing;
 using ChatBlazor.Web.Operator;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatBlazor.Web.Tests;
@@ -69,6 +74,37 @@ public class OperatorCommandTests(OperatorCommandTests.Factory app) : IClassFixt
 
         Assert.Equal(1, exit);
         Assert.Contains("Passwords must be at least 8 characters", error);
+    }
+
+    [Fact]
+    public async Task CreateApiKeyPrintsAKeyThatWorksAndOnlyItsHashIsStored()
+    {
+        var email = $"keys-{Guid.NewGuid():N}@example.com";
+        await RunAsync("admin", "create-user", "--email", email, "--password", "Adm1n!pass");
+
+        var (exit, output, error) = await RunAsync("admin", "create-api-key", "--email", email, "--name", "deploy bot");
+
+        Assert.Equal(0, exit);
+        var key = output.Trim();
+        Assert.Matches("^cb-[A-Za-z0-9_-]{43}$", key); // the key alone on stdout, for scripts
+        Assert.Contains("deploy bot", error);
+        var owner = await app.Services.GetRequiredService<ApiKeyStore>().AuthenticateAsync(key);
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        var user = await db.Users.SingleAsync(u => u.Email == email);
+        Assert.Equal(user.Id, owner!.UserId);
+        var row = await db.ApiKeys.SingleAsync(k => k.UserId == user.Id);
+        Assert.Equal(SHA256.HashData(Encoding.UTF8.GetBytes(key)), row.Hash);
+        Assert.Equal((key[..11], "deploy bot"), (row.Prefix, row.Name));
+        Assert.Null(await app.Services.GetRequiredService<ApiKeyStore>().AuthenticateAsync(key[..^1] + (key[^1] == 'A' ? 'B' : 'A')));
+    }
+
+    [Fact]
+    public async Task CreateApiKeyForAnUnknownEmailSaysSo()
+    {
+        var (exit, _, error) = await RunAsync("admin", "create-api-key", "--email", "nobody-here@example.com", "--name", "x");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("No user has the email nobody-here@example.com", error);
     }
 
     [Theory]

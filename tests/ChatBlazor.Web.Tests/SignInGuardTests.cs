@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using ChatBlazor.Testing;
 using ChatBlazor.Web.Account;
 using Microsoft.AspNetCore.Hosting;
@@ -20,10 +21,13 @@ public class SignInGuardTests(SignInGuardTests.Factory app) : IClassFixture<Sign
             Set("Redis:Configuration", TestServices.Redis + ",defaultDatabase=7");
         }
 
-        /// <summary>Test double: the app's clock stands still, so all the test's attempts fall in one minute.</summary>
+        /// <summary>
+        /// Test double: the app's clock stands still, so all the test's attempts fall in one minute. It stands a few
+        /// minutes ahead: Redis expires the count at the window's end by its own, real clock.
+        /// </summary>
         private sealed class FrozenClock : TimeProvider
         {
-            private readonly DateTimeOffset _now = System.GetUtcNow();
+            private readonly DateTimeOffset _now = System.GetUtcNow().AddMinutes(3);
             public override DateTimeOffset GetUtcNow() => _now;
         }
 
@@ -74,5 +78,22 @@ public class SignInWithRedisDownTests(SignInWithRedisDownTests.Factory app) : IC
         Assert.Equal(HttpStatusCode.OK, response.StatusCode); // the form again, not a redirect into the app
         Assert.Contains(SignInGuard.Unavailable, WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync()));
         Assert.False(response.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith(".AspNetCore.Identity", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task TheApiKeepsAnsweringUnderTheInProcessLimitAtHalfThePlan()
+    {
+        using var scope = app.Services.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<Core.Identity.AppUser>>();
+        var user = new Core.Identity.AppUser { UserName = $"outage-{Guid.NewGuid():N}@example.com", Email = $"outage-{Guid.NewGuid():N}@example.com" };
+        Assert.True((await users.CreateAsync(user, "Str0ng!pass")).Succeeded);
+        var (_, key) = await app.Services.GetRequiredService<Core.ApiKeys.ApiKeyStore>().CreateAsync(user.Id, "outage");
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+
+        var response = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "chatblazor-mini", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 4 });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("10", response.Headers.GetValues("x-ratelimit-limit-requests").Single()); // Free allows 20; this instance alone, 10
     }
 }
