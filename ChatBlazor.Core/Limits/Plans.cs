@@ -37,7 +37,7 @@ public sealed class PlanCatalog
     {
         var section = configuration.GetSection(Section);
         var plans = new Dictionary<string, Plan>(StringComparer.OrdinalIgnoreCase);
-        foreach (var child in section.GetChildren().Where(c => c.Key != "DefaultPlan"))
+        foreach (var child in section.GetChildren().Where(c => !string.Equals(c.Key, "DefaultPlan", StringComparison.OrdinalIgnoreCase)))
         {
             long Positive(string key) => long.TryParse(child[key], out var v) && v > 0
                 ? v

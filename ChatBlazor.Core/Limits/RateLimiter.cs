@@ -97,17 +97,19 @@ public sealed class RateLimiter(ILimitCounters shared, MemoryLimitCounters local
         ArgumentNullException.ThrowIfNull(plan);
         var (_, day) = Windows(clock.GetUtcNow());
         var key = $"limits:user:{userId}:tpd:{Stamp(day)}";
-        long used;
-        var limit = plan.TokensPerDay;
-        try
+        if (UseShared())
         {
-            used = UseShared() ? await shared.ReadAsync(key, ct) : throw new LimitStoreUnavailableException("skipped", new TimeoutException());
+            try
+            {
+                return new LimitStatus(plan.TokensPerDay, Math.Max(0, plan.TokensPerDay - await shared.ReadAsync(key, ct)), day);
+            }
+            catch (LimitStoreUnavailableException)
+            {
+                // as while the store is known to be away: this instance's own count
+            }
         }
-        catch (LimitStoreUnavailableException)
-        {
-            (used, limit) = (await local.ReadAsync(key, ct), Math.Max(1, limit / LocalShare));
-        }
-        return new LimitStatus(limit, Math.Max(0, limit - used), day);
+        var limit = Math.Max(1, plan.TokensPerDay / LocalShare);
+        return new LimitStatus(limit, Math.Max(0, limit - await local.ReadAsync(key, ct)), day);
     }
 
     private async Task<(CounterResult Result, bool Local, IReadOnlyList<Counter> Used)> DecideAsync(List<Counter> counters, CancellationToken ct)
