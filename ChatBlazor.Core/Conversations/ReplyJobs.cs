@@ -223,14 +223,19 @@ public sealed class ReplyJobs(
         try
         {
             while (await timer.WaitForNextTickAsync(ct))
-                await store.SaveProgressAsync(reply.Id, reply.Snapshot.Text, ct);
+            {
+                try
+                {
+                    await store.SaveProgressAsync(reply.Id, reply.Snapshot.Text, ct);
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    log.LogWarning(e, "Heartbeat of reply {ReplyId} failed; trying again in {Interval}", reply.Id, HeartbeatInterval); // a hiccup must not end the beats
+                }
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            log.LogWarning(e, "Heartbeat of reply {ReplyId} failed", reply.Id);
         }
     }
 
