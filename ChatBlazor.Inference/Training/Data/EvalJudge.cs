@@ -33,7 +33,7 @@ public static partial class EvalJudge
             DataCategory.Arithmetic => ResultOf(answer) is { } got && got == ResultOf(expected.Assistant),
             DataCategory.Definitions => CoversContentWords(GlossOf(expected.Assistant), answer, 0.6),
             DataCategory.ProductHelp => MentionsKeyTerms(expected.Assistant, answer),
-            DataCategory.SmallTalk => IsShort(answer),
+            DataCategory.SmallTalk => IsShort(answer) && (expected.Title is not { } intent || SmallTalk.RepliesOf(intent).Contains(answer.Trim())),
             DataCategory.Refusals => IsShort(answer) && IsRefusal(answer),
             DataCategory.Titles => string.Equals(TitlePrompt.Clean(answer), expected.Assistant, StringComparison.OrdinalIgnoreCase),
             _ => throw new ArgumentException($"Unknown category '{expected.Category}'.", nameof(expected)),

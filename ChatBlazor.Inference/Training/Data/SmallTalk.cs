@@ -43,6 +43,9 @@ internal static class SmallTalk
              "That's beyond what I can do: I'm a small model for sums, word meanings and ChatBlazor help. A larger model from the model picker can help with that."]),
     ];
 
+    /// <summary>The replies of the intent with this title, for the judge: a greeting must be answered as a greeting.</summary>
+    public static IReadOnlyList<string> RepliesOf(string title) => _intents.FirstOrDefault(i => i.Title == title)?.Replies ?? [];
+
     public static IEnumerable<ChatExample> Generate(int count, Random rng, bool eval)
     {
         for (var i = 0; i < count; i++)

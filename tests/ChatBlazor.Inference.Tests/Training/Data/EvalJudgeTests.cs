@@ -53,6 +53,14 @@ public sealed class EvalJudgeTests
     public void SmallTalkNeedsAShortNonEmptyReply(string answer, bool correct) =>
         Assert.Equal(correct, EvalJudge.IsCorrect(new ChatExample(DataCategory.SmallTalk, "hi", "Hello!"), answer));
 
+    // With the intent known, the reply must be one of that intent's: a definition is no answer to "Howdy".
+    [Theory]
+    [InlineData("Hi there! What can I do for you?", true)]
+    [InlineData("Goodbye! Have a great day.", false)]
+    [InlineData("Try (verb): make an effort or attempt.", false)]
+    public void SmallTalkWithAKnownIntentNeedsOneOfItsReplies(string answer, bool correct) =>
+        Assert.Equal(correct, EvalJudge.IsCorrect(new ChatExample(DataCategory.SmallTalk, "Howdy, assistant.", "Hello! How can I help you today?", "Greeting"), answer));
+
     [Theory]
     [InlineData("Sorry, I can't help with that. Is there something else I can do for you?", true)]
     [InlineData("I cannot assist with making weapons, but I'm happy to help with something else.", true)]
