@@ -12,7 +12,7 @@ namespace ChatBlazor.Web.Api;
 /// when over); the response carries OpenAI's x-ratelimit headers; at the end the reservation settles to the real
 /// count and a usage row is written.
 /// </summary>
-internal sealed class CompletionGate(RateLimiter limiter, PlanCatalog plans, UsageLedger ledger, IInferenceEngine engine) : ICompletionGate
+internal sealed class CompletionGate(RateLimiter limiter, PlanCatalog plans, UsageLedger ledger, IInferenceEngine engine, TimeProvider clock) : ICompletionGate
 {
     public async Task<CompletionAdmission> AdmitAsync(HttpContext http, CompletionRequest request, CancellationToken cancellationToken)
     {
@@ -35,15 +35,16 @@ internal sealed class CompletionGate(RateLimiter limiter, PlanCatalog plans, Usa
 
         var decision = await limiter.ReserveAsync(new LimitSubject(userId, keyId, plan), tokens, cancellationToken);
         var headers = http.Response.Headers;
+        var now = clock.GetUtcNow();
         headers["x-ratelimit-limit-requests"] = decision.Requests.Limit.ToString(CultureInfo.InvariantCulture);
         headers["x-ratelimit-remaining-requests"] = decision.Requests.Remaining.ToString(CultureInfo.InvariantCulture);
-        headers["x-ratelimit-reset-requests"] = Duration(decision.Requests.Reset - DateTimeOffset.UtcNow);
+        headers["x-ratelimit-reset-requests"] = Duration(decision.Requests.Reset - now);
         headers["x-ratelimit-limit-tokens"] = decision.Tokens.Limit.ToString(CultureInfo.InvariantCulture);
         headers["x-ratelimit-remaining-tokens"] = decision.Tokens.Remaining.ToString(CultureInfo.InvariantCulture);
-        headers["x-ratelimit-reset-tokens"] = Duration(decision.Tokens.Reset - DateTimeOffset.UtcNow);
+        headers["x-ratelimit-reset-tokens"] = Duration(decision.Tokens.Reset - now);
         if (!decision.Admitted)
         {
-            headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((decision.RetryAt!.Value - DateTimeOffset.UtcNow).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((decision.RetryAt!.Value - now).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             var type = decision.Refusal!.Contains("requests per minute", StringComparison.Ordinal) ? "requests" : "tokens";
             return CompletionAdmission.Refuse(StatusCodes.Status429TooManyRequests, new ErrorBody(decision.Refusal, type, null, "rate_limit_exceeded"));
         }

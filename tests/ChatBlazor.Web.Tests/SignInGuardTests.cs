@@ -2,9 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using ChatBlazor.Testing;
 using ChatBlazor.Web.Account;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatBlazor.Web.Tests;
@@ -16,25 +14,10 @@ public class SignInGuardTests(SignInGuardTests.Factory app) : IClassFixture<Sign
     {
         public Factory()
         {
+            FreezeClock = true;
             Set("SignIn:AttemptsPerMinute", "3");
             // Every test app signs in from 127.0.0.1 against the same Redis: a database of its own keeps this count apart.
             Set("Redis:Configuration", TestServices.Redis + ",defaultDatabase=7");
-        }
-
-        /// <summary>
-        /// Test double: the app's clock stands still, so all the test's attempts fall in one minute. It stands a few
-        /// minutes ahead: Redis expires the count at the window's end by its own, real clock.
-        /// </summary>
-        private sealed class FrozenClock : TimeProvider
-        {
-            private readonly DateTimeOffset _now = System.GetUtcNow().AddMinutes(3);
-            public override DateTimeOffset GetUtcNow() => _now;
-        }
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            base.ConfigureWebHost(builder);
-            builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(new FrozenClock()));
         }
     }
 

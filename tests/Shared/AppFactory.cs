@@ -3,6 +3,8 @@ using ChatBlazor.Web.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.TestHost;
 using Xunit;
 
 namespace ChatBlazor.Testing;
@@ -26,6 +28,9 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     public void Set(string key, string? value) => _settings[key] = value;
 
+    /// <summary>The app's TimeProvider stands still (<see cref="FrozenClock"/>): for tests that count within one window.</summary>
+    protected bool FreezeClock { get; init; }
+
     public virtual async Task InitializeAsync()
     {
         ConnectionString = await TestServices.CreateDatabaseAsync(GetType().Name);
@@ -43,6 +48,8 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
         foreach (var (key, value) in _settings)
             builder.UseSetting(key, value);
         builder.UseEnvironment("Production");
+        if (FreezeClock)
+            builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(new FrozenClock()));
     }
 
     async Task IAsyncLifetime.DisposeAsync()

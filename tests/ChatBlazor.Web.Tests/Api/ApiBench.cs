@@ -51,7 +51,7 @@ public sealed class ApiBench(ApiTests.Factory app, ITestOutputHelper output) : I
     [Fact]
     public async Task ApiOverheadOverADirectEngineCall()
     {
-        var (_, key) = await app.UserWithKeyAsync();
+        var (_, key) = await app.UserWithKeyAsync("Bench");
         var client = app.Client(key);
         var engine = app.Services.GetRequiredService<IInferenceEngine>();
         var body = new { model = "chatblazor-mini", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 1, temperature = 0 };

@@ -22,9 +22,13 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
     {
         public Factory()
         {
+            FreezeClock = true; // "2 requests a minute" must not meet a new minute halfway through a test
             Set("Plans:Tiny:RequestsPerMinute", "2");
             Set("Plans:Tiny:TokensPerMinute", "2000");
             Set("Plans:Tiny:TokensPerDay", "100000");
+            Set("Plans:Bench:RequestsPerMinute", "1000000"); // for ApiBench
+            Set("Plans:Bench:TokensPerMinute", "1000000000");
+            Set("Plans:Bench:TokensPerDay", "1000000000");
             Set("Plans:NoModels:RequestsPerMinute", "10");
             Set("Plans:NoModels:TokensPerMinute", "10000");
             Set("Plans:NoModels:TokensPerDay", "100000");

@@ -22,7 +22,8 @@ public class RedisLimiterTests
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.Redis);
         // Two limiters, as two web instances would have, sharing one Redis.
-        RateLimiter[] instances = [Limiter(redis), Limiter(redis)];
+        var clock = new ShiftedClock { Frozen = true }; // all 50 in one minute window, whenever the test runs
+        RateLimiter[] instances = [Limiter(redis, clock), Limiter(redis, clock)];
         var subject = new LimitSubject($"parallel-{Guid.NewGuid():N}", null, _ten);
 
         var decisions = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(() => instances[i % 2].ReserveAsync(subject, 100))));
@@ -35,7 +36,7 @@ public class RedisLimiterTests
     public async Task SettlementMovesTheSharedCountersBothWays()
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.Redis);
-        var limiter = Limiter(redis);
+        var limiter = Limiter(redis, new ShiftedClock { Frozen = true });
         var user = $"settle-{Guid.NewGuid():N}";
 
         var first = await limiter.ReserveAsync(new LimitSubject(user, null, _ten), 500);
@@ -46,11 +47,16 @@ public class RedisLimiterTests
         Assert.Equal(200, _ten.TokensPerDay - (await limiter.DailyTokensAsync(user, _ten)).Remaining);
     }
 
-    /// <summary>Test double: a clock that runs with real time plus whatever the test adds.</summary>
+    /// <summary>
+    /// Test double: real time plus whatever the test adds, or (Frozen) a fixed moment a few minutes ahead, so that a
+    /// burst never straddles two windows and Redis, expiring keys by its own clock, keeps them meanwhile.
+    /// </summary>
     private sealed class ShiftedClock : TimeProvider
     {
+        private readonly DateTimeOffset _frozenAt = System.GetUtcNow().AddMinutes(3);
         public TimeSpan Shift { get; set; }
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Shift;
+        public bool Frozen { get; init; }
+        public override DateTimeOffset GetUtcNow() => (Frozen ? _frozenAt : System.GetUtcNow()) + Shift;
     }
 
     [Fact]
@@ -59,7 +65,9 @@ public class RedisLimiterTests
         var port = FreePort();
         using var server = StartRedis(port);
         var options = ConfigurationOptions.Parse($"127.0.0.1:{port}");
-        (options.AbortOnConnectFail, options.ConnectTimeout, options.AsyncTimeout) = (false, 1000, 1000);
+        // Connected before the test goes on (reconnecting later is automatic either way); generous timeouts, as the
+        // whole suite shares two cores.
+        (options.AbortOnConnectFail, options.ConnectTimeout, options.AsyncTimeout) = (true, 10_000, 5_000);
         await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
         var clock = new ShiftedClock();
         var limiter = Limiter(redis, clock);
@@ -81,6 +89,7 @@ public class RedisLimiterTests
         redis.ConnectionRestored += (_, _) => restored.TrySetResult();
         using var again = StartRedis(port);
         await restored.Task.WaitAsync(TimeSpan.FromSeconds(60)); // the client reconnects by itself
+        await redis.GetDatabase().PingAsync(); // and answers
         clock.Shift = RateLimiter.RetrySharedAfter; // the limiter tries Redis again after this long
 
         var after = await limiter.ReserveAsync(subject, 1);
