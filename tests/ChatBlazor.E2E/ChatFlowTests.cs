@@ -67,19 +67,27 @@ public class ChatFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
     public async Task TheReadmeScreenshotsShowARealConversationInLightAndDark()
     {
         var page = await SignedInPageAsync(app, 1280, 760);
-        string[] questions = ["Hello!", "What does lucid mean?", "What is 23 + 58?"];
+        // One chat per question, as the model was trained on single turns; the sidebar shows the titles it wrote.
+        string[] questions = ["Hello!", "How do I stop a reply?", "What does dominant mean?", "What is 458 + 367?"];
         for (var i = 0; i < questions.Length; i++)
         {
+            if (i > 0)
+            {
+                await page.GetByTestId("new-chat-button").ClickAsync();
+                await Expect(page.GetByTestId("chat-empty")).ToBeVisibleAsync();
+            }
             await SendAsync(page, questions[i]);
-            await Expect(page.GetByTestId("message-assistant")).ToHaveCountAsync(i + 1);
-            await Expect(page.GetByTestId("message-assistant").Nth(i)).ToHaveAttributeAsync("data-status", "complete");
+            await Expect(page.GetByTestId("message-assistant")).ToHaveAttributeAsync("data-status", "complete");
+            await Expect(page.GetByTestId("chat-title")).Not.ToHaveTextAsync(questions[i]); // the model's title replaced the first words
         }
+        await Expect(page.GetByTestId("conversation-item")).ToHaveCountAsync(questions.Length);
         var folder = Directory.CreateDirectory(Path.Combine(TestServices.RepositoryRoot(), "docs", "screenshots")).FullName;
 
         await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "chat-light.png") });
         var light = await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
         await page.GetByTestId("theme-toggle").ClickAsync();
         await Expect(page.Locator("body")).Not.ToHaveCSSAsync("background-color", light);
+        await page.Mouse.MoveAsync(640, 600); // away from the toggle, whose tooltip would be in the picture
         await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "chat-dark.png") });
 
         foreach (var name in new[] { "chat-light.png", "chat-dark.png" })
