@@ -75,8 +75,8 @@ public class RedisLimiterTests
         Assert.True((await limiter.ReserveAsync(subject, 1)).Admitted);
         Assert.False(limiter.Degraded);
 
-        server.Kill();
-        await server.WaitForExitAsync();
+        server.Process.Kill();
+        await server.Process.WaitForExitAsync();
         var during = new List<LimitDecision>();
         for (var i = 0; i < 7; i++)
             during.Add(await limiter.ReserveAsync(subject, 1));
@@ -98,17 +98,32 @@ public class RedisLimiterTests
         Assert.Equal((true, 10L, 9L), (after.Admitted, after.Requests.Limit, after.Requests.Remaining));
     }
 
-    /// <summary>A Redis of this test's own (the shared test Redis must stay up for the others), ready when it says so.</summary>
-    private static Process StartRedis(int port)
+    /// <summary>A Redis of this test's own (the shared test Redis must stay up for the others); killed when disposed.</summary>
+    private sealed class RedisServer(Process process) : IDisposable
     {
-        var process = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
-            { RedirectStandardOutput = true, UseShellExecute = false })!;
-        while (process.StandardOutput.ReadLine() is { } line)
+        public Process Process { get; } = process;
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+                Process.Kill();
+            Process.WaitForExit();
+            Process.Dispose();
+        }
+    }
+
+    /// <summary>Starts redis-server on the port and returns once it says it is ready.</summary>
+    private static RedisServer StartRedis(int port)
+    {
+        var server = new RedisServer(Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
+            { RedirectStandardOutput = true, UseShellExecute = false })!);
+        while (server.Process.StandardOutput.ReadLine() is { } line)
             if (line.Contains("Ready to accept connections", StringComparison.Ordinal))
             {
-                _ = process.StandardOutput.ReadToEndAsync(); // keep its pipe drained
-                return process;
+                _ = server.Process.StandardOutput.ReadToEndAsync(); // keep its pipe drained
+                return server;
             }
+        server.Dispose();
         throw new InvalidOperationException($"redis-server on port {port} exited before it was ready.");
     }
 
