@@ -1,4 +1,3 @@
-using ChatBlazor.Testing;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -8,6 +7,7 @@ using ChatBlazor.Core.Identity;
 using ChatBlazor.Inference.Chat;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Serving;
+using ChatBlazor.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.TestHost;

@@ -1,9 +1,5 @@
-using ChatBlazor.Testing;
 using System.Diagnostics;
-using ChatBlazor.Core.ApiKeys;
-using ChatBlazor.Core.Identity;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.DependencyInjection;
+using ChatBlazor.Testing;
 
 namespace ChatBlazor.E2E;
 
@@ -25,15 +21,6 @@ public class OpenAiSdkTests(OpenAiSdkTests.SdkApp app) : IClassFixture<OpenAiSdk
         }
     }
 
-    private async Task<string> KeyAsync(string? plan)
-    {
-        using var scope = app.Services.CreateScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-        var user = new AppUser { UserName = $"sdk-{Guid.NewGuid():N}@example.com", Email = $"sdk-{Guid.NewGuid():N}@example.com", Plan = plan };
-        Assert.True((await users.CreateAsync(user, "Str0ng!pass")).Succeeded);
-        return (await app.Services.GetRequiredService<ApiKeyStore>().CreateAsync(user.Id, "sdk")).Secret;
-    }
-
     [Fact]
     public async Task TheOfficialNodeSdkWorksUnchanged()
     {
@@ -45,8 +32,8 @@ public class OpenAiSdkTests(OpenAiSdkTests.SdkApp app) : IClassFixture<OpenAiSdk
             Environment =
             {
                 ["CHATBLAZOR_API_BASE"] = app.BaseUrl.TrimEnd('/') + "/v1",
-                ["CHATBLAZOR_API_KEY"] = await KeyAsync(null),
-                ["CHATBLAZOR_TINY_KEY"] = await KeyAsync("Tiny"),
+                ["CHATBLAZOR_API_KEY"] = (await app.UserWithKeyAsync()).Key,
+                ["CHATBLAZOR_TINY_KEY"] = (await app.UserWithKeyAsync("Tiny")).Key,
                 ["CHATBLAZOR_MODEL"] = "chatblazor-mini",
             },
         };

@@ -66,11 +66,7 @@ public class SignInWithRedisDownTests(SignInWithRedisDownTests.Factory app) : IC
     [Fact]
     public async Task TheApiKeepsAnsweringUnderTheInProcessLimitAtHalfThePlan()
     {
-        using var scope = app.Services.CreateScope();
-        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<Core.Identity.AppUser>>();
-        var user = new Core.Identity.AppUser { UserName = $"outage-{Guid.NewGuid():N}@example.com", Email = $"outage-{Guid.NewGuid():N}@example.com" };
-        Assert.True((await users.CreateAsync(user, "Str0ng!pass")).Succeeded);
-        var (_, key) = await app.Services.GetRequiredService<Core.ApiKeys.ApiKeyStore>().CreateAsync(user.Id, "outage");
+        var (_, key) = await app.UserWithKeyAsync();
         var client = app.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", key);
 

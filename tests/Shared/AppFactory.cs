@@ -28,6 +28,20 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     public void Set(string key, string? value) => _settings[key] = value;
 
+    /// <summary>A new user on <paramref name="plan"/> (null: Plans:DefaultPlan) with one API key.</summary>
+    public async Task<(string UserId, string Key)> UserWithKeyAsync(string? plan = null)
+    {
+        using var scope = Services.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<ChatBlazor.Core.Identity.AppUser>>();
+        var email = $"api-{Guid.NewGuid():N}@example.com";
+        var user = new ChatBlazor.Core.Identity.AppUser { UserName = email, Email = email, Plan = plan };
+        var created = await users.CreateAsync(user, "Str0ng!pass");
+        if (!created.Succeeded)
+            throw new InvalidOperationException(string.Join(" ", created.Errors.Select(e => e.Description)));
+        var (_, secret) = await Services.GetRequiredService<ChatBlazor.Core.ApiKeys.ApiKeyStore>().CreateAsync(user.Id, "test");
+        return (user.Id, secret);
+    }
+
     /// <summary>The app's TimeProvider stands still (<see cref="FrozenClock"/>): for tests that count within one window.</summary>
     protected bool FreezeClock { get; init; }
 

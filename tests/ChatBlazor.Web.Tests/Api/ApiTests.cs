@@ -5,9 +5,7 @@ using System.Text;
 using System.Text.Json;
 using ChatBlazor.Core.ApiKeys;
 using ChatBlazor.Core.Data;
-using ChatBlazor.Core.Identity;
 using ChatBlazor.Testing;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -39,17 +37,6 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
         }
 
         public const string JwtKey = "a test signing key of at least thirty-two bytes";
-
-        /// <summary>A new user on <paramref name="plan"/> (null: the default) with one API key.</summary>
-        public async Task<(string UserId, string Key)> UserWithKeyAsync(string? plan = null)
-        {
-            using var scope = Services.CreateScope();
-            var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-            var user = new AppUser { UserName = $"api-{Guid.NewGuid():N}@example.com", Email = $"api-{Guid.NewGuid():N}@example.com", Plan = plan };
-            Assert.True((await users.CreateAsync(user, "Str0ng!pass")).Succeeded);
-            var (_, secret) = await Services.GetRequiredService<ApiKeyStore>().CreateAsync(user.Id, "test");
-            return (user.Id, secret);
-        }
 
         public HttpClient Client(string? key)
         {
