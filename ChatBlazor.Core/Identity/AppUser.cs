@@ -9,7 +9,10 @@ public class AppUser : IdentityUser
 
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
 
-    /// <summary>The plan that sets the user's limits (Plans:&lt;Name&gt;); null is Plans:DefaultPlan.</summary>
+    /// <summary>
+    /// The plan that sets the user's limits (Plans:&lt;Name&gt;): Plans:DefaultPlan's when the account is made. Null (accounts
+    /// from before plans) and names no longer configured count as today's default plan.
+    /// </summary>
     [System.ComponentModel.DataAnnotations.MaxLength(32)]
     public string? Plan { get; set; }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using ChatBlazor.Core.Data;
 using ChatBlazor.Core.Identity;
+using ChatBlazor.Core.Limits;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -51,16 +52,17 @@ public static class DatabaseSetup
         }
 
         var generated = string.IsNullOrEmpty(password) ? GeneratePassword() : null;
-        var admin = await CreateUserAsync(users, email, password ?? generated!, Roles.Admin);
+        var admin = await CreateUserAsync(users, email, password ?? generated!, Roles.Admin, services.GetRequiredService<PlanCatalog>().Default.Name);
         return (admin, generated);
     }
 
-    public static async Task<AppUser> CreateUserAsync(UserManager<AppUser> users, string email, string password, string? role)
+    /// <param name="plan">The plan the user starts on: Plans:DefaultPlan's, as for anyone who signs up.</param>
+    public static async Task<AppUser> CreateUserAsync(UserManager<AppUser> users, string email, string password, string? role, string plan)
     {
         if (await users.FindByEmailAsync(email) is not null)
             throw new InvalidOperationException($"A user with email {email} already exists.");
         // Operators vouch for the address, so no confirmation mail is needed.
-        var user = new AppUser { UserName = email, Email = email, EmailConfirmed = true };
+        var user = new AppUser { UserName = email, Email = email, EmailConfirmed = true, Plan = plan };
         Check(await users.CreateAsync(user, password), $"create user {email}");
         Check(await users.AddToRoleAsync(user, Roles.User), $"add {email} to role {Roles.User}");
         if (role is not null && role != Roles.User)

@@ -1,5 +1,6 @@
 using ChatBlazor.Core.ApiKeys;
 using ChatBlazor.Core.Identity;
+using ChatBlazor.Core.Limits;
 using ChatBlazor.Web.Data;
 using Microsoft.AspNetCore.Identity;
 
@@ -81,7 +82,7 @@ public sealed class OperatorCommand
 
         await using var scope = services.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-        var user = await DatabaseSetup.CreateUserAsync(users, email, password, role);
+        var user = await DatabaseSetup.CreateUserAsync(users, email, password, role, services.GetRequiredService<PlanCatalog>().Default.Name);
         output.WriteLine($"Created user {user.Email}{(role is null ? "" : $" with role {role}")}.");
         return 0;
     }

@@ -82,7 +82,7 @@ public class AccountFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
     {
         var email = $"admin-{Guid.NewGuid():N}@example.com";
         await using (var scope = app.Services.CreateAsyncScope())
-            await DatabaseSetup.CreateUserAsync(scope.ServiceProvider.GetRequiredService<UserManager<Core.Identity.AppUser>>(), email, Password, "Admin");
+            await DatabaseSetup.CreateUserAsync(scope.ServiceProvider.GetRequiredService<UserManager<Core.Identity.AppUser>>(), email, Password, "Admin", "Free");
         var page = await app.NewPageAsync();
 
         await page.GotoAsync("/Account/Login");

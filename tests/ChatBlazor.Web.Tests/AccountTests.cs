@@ -47,7 +47,9 @@ public class AccountTests(AppFactory app) : IClassFixture<AppFactory>
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/chat")).StatusCode);
         await using var scope = app.Services.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-        Assert.Equal([Roles.User], await users.GetRolesAsync((await users.FindByEmailAsync(email))!));
+        var user = (await users.FindByEmailAsync(email))!;
+        Assert.Equal([Roles.User], await users.GetRolesAsync(user));
+        Assert.Equal("Free", user.Plan); // Plans:DefaultPlan of appsettings.json
     }
 
     [Fact]
