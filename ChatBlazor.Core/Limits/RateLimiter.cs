@@ -12,11 +12,16 @@ public sealed record LimitStatus(long Limit, long Remaining, DateTimeOffset Rese
 /// <summary>What a request reserved, to settle to its real token count when it ends.</summary>
 public sealed record Reservation(IReadOnlyList<string> TokenKeys, long Tokens, bool Local);
 
+/// <summary>The three limits of a plan.</summary>
+public enum LimitKind { RequestsPerMinute, TokensPerMinute, TokensPerDay }
+
 /// <summary>
-/// Admitted (with a <see cref="Reservation"/>) or refused, with <see cref="Refusal"/> saying which limit and when it
-/// resets. The statuses are the tightest over the subject's user and key.
+/// Admitted (with a <see cref="Reservation"/>) or refused: <see cref="Refused"/> is the limit, <see cref="Refusal"/>
+/// says which and when it resets. The statuses are the tightest over the subject's user and key.
 /// </summary>
-public sealed record LimitDecision(bool Admitted, LimitStatus Requests, LimitStatus Tokens, LimitStatus DailyTokens, Reservation? Reservation, string? Refusal = null, DateTimeOffset? RetryAt = null);
+public sealed record LimitDecision(
+    bool Admitted, LimitStatus Requests, LimitStatus Tokens, LimitStatus DailyTokens, Reservation? Reservation,
+    LimitKind? Refused = null, string? Refusal = null, DateTimeOffset? RetryAt = null);
 
 /// <summary>The store of counters failed (Redis away); the limiter then decides in this process.</summary>
 public sealed class LimitStoreUnavailableException(string message, Exception inner) : Exception(message, inner);
@@ -46,31 +51,31 @@ public sealed class RateLimiter(ILimitCounters shared, MemoryLimitCounters local
         var (minute, day) = Windows(clock.GetUtcNow());
         var plan = subject.Plan;
         var counters = new List<Counter>();
-        foreach (var owner in Owners(subject))
+        var kinds = new List<(LimitKind Kind, bool OfKey)>(); // what counters[i] counts
+        foreach (var (owner, ofKey) in Owners(subject))
         {
             counters.Add(new($"{owner}:rpm:{Stamp(minute)}", plan.RequestsPerMinute, 1, minute));
             counters.Add(new($"{owner}:tpm:{Stamp(minute)}", plan.TokensPerMinute, tokens, minute));
             counters.Add(new($"{owner}:tpd:{Stamp(day)}", plan.TokensPerDay, tokens, day));
+            kinds.AddRange([(LimitKind.RequestsPerMinute, ofKey), (LimitKind.TokensPerMinute, ofKey), (LimitKind.TokensPerDay, ofKey)]);
         }
 
         var (result, isLocal, used) = await DecideAsync(counters, ct);
-        LimitStatus Tightest(string kind) => counters.Select((c, i) => (c, i)).Where(x => x.c.Key.Contains($":{kind}:", StringComparison.Ordinal))
-            .Select(x => new LimitStatus(used[x.i].Limit, Math.Max(0, used[x.i].Limit - result.Values[x.i]), x.c.WindowEnd))
+        LimitStatus Tightest(LimitKind kind) => Enumerable.Range(0, counters.Count).Where(i => kinds[i].Kind == kind)
+            .Select(i => new LimitStatus(used[i].Limit, Math.Max(0, used[i].Limit - result.Values[i]), used[i].WindowEnd))
             .MinBy(s => s.Remaining)!;
-        var (requests, tokensPerMinute, daily) = (Tightest("rpm"), Tightest("tpm"), Tightest("tpd"));
+        var (requests, tokensPerMinute, daily) = (Tightest(LimitKind.RequestsPerMinute), Tightest(LimitKind.TokensPerMinute), Tightest(LimitKind.TokensPerDay));
         if (result.Admitted)
-            return new LimitDecision(true, requests, tokensPerMinute, daily,
-                new Reservation([.. counters.Where(c => !c.Key.Contains(":rpm:", StringComparison.Ordinal)).Select(c => c.Key)], tokens, isLocal));
+            return new LimitDecision(true, requests, tokensPerMinute, daily, new Reservation(
+                [.. Enumerable.Range(0, counters.Count).Where(i => kinds[i].Kind != LimitKind.RequestsPerMinute).Select(i => counters[i].Key)], tokens, isLocal));
 
         var refused = used[result.RefusedIndex];
-        var what = refused.Key.Contains(":rpm:", StringComparison.Ordinal) ? "requests per minute"
-            : refused.Key.Contains(":tpm:", StringComparison.Ordinal) ? "tokens per minute" : "tokens per day";
-        var whose = refused.Key.StartsWith("limits:key:", StringComparison.Ordinal) ? "this API key" : "your account";
-        var wait = refused.WindowEnd - clock.GetUtcNow();
-        var message = $"Rate limit reached for {what} on {whose} ({plan.Name} plan: {refused.Limit.ToString("N0", CultureInfo.InvariantCulture)}"
-            + $"{(what == "requests per minute" ? "" : $"; this request needs {tokens.ToString("N0", CultureInfo.InvariantCulture)}")})."
-            + $" It resets at {refused.WindowEnd.UtcDateTime:HH:mm:ss} UTC, in {Describe(wait)}.";
-        return new LimitDecision(false, requests, tokensPerMinute, daily, null, message, refused.WindowEnd);
+        var (kind, refusedOnKey) = kinds[result.RefusedIndex];
+        var what = kind switch { LimitKind.RequestsPerMinute => "requests per minute", LimitKind.TokensPerMinute => "tokens per minute", _ => "tokens per day" };
+        var message = $"Rate limit reached for {what} on {(refusedOnKey ? "this API key" : "your account")} ({plan.Name} plan: {refused.Limit.ToString("N0", CultureInfo.InvariantCulture)}"
+            + $"{(kind == LimitKind.RequestsPerMinute ? "" : $"; this request needs {tokens.ToString("N0", CultureInfo.InvariantCulture)}")})."
+            + $" It resets at {refused.WindowEnd.UtcDateTime:HH:mm:ss} UTC, in {Describe(refused.WindowEnd - clock.GetUtcNow())}.";
+        return new LimitDecision(false, requests, tokensPerMinute, daily, null, kind, message, refused.WindowEnd);
     }
 
     /// <summary>Moves the reservation to the real count (both ways). Never throws: a lost settlement only leaves the estimate.</summary>
@@ -137,20 +142,23 @@ public sealed class RateLimiter(ILimitCounters shared, MemoryLimitCounters local
 
     private bool UseShared() => clock.GetUtcNow().UtcTicks >= Volatile.Read(ref _sharedDownUntil);
 
-    private static IEnumerable<string> Owners(LimitSubject subject)
+    private static IEnumerable<(string Prefix, bool OfKey)> Owners(LimitSubject subject)
     {
-        yield return $"limits:user:{subject.UserId}";
+        yield return ($"limits:user:{subject.UserId}", false);
         if (subject.ApiKeyId is { } key)
-            yield return $"limits:key:{key:N}";
+            yield return ($"limits:key:{key:N}", true);
+    }
+
+    /// <summary>The end of the UTC minute <paramref name="now"/> is in: where every per-minute window closes.</summary>
+    public static DateTimeOffset MinuteEnd(DateTimeOffset now)
+    {
+        var utc = now.ToUniversalTime();
+        return new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, utc.Minute, 0, TimeSpan.Zero).AddMinutes(1);
     }
 
     /// <summary>The ends of the current UTC minute and day.</summary>
-    private static (DateTimeOffset Minute, DateTimeOffset Day) Windows(DateTimeOffset now)
-    {
-        var utc = now.ToUniversalTime();
-        var minute = new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, utc.Minute, 0, TimeSpan.Zero).AddMinutes(1);
-        return (minute, new DateTimeOffset(utc.Date, TimeSpan.Zero).AddDays(1));
-    }
+    private static (DateTimeOffset Minute, DateTimeOffset Day) Windows(DateTimeOffset now) =>
+        (MinuteEnd(now), new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero).AddDays(1));
 
     private static long Stamp(DateTimeOffset windowEnd) => windowEnd.ToUnixTimeSeconds();
 

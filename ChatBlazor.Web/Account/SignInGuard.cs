@@ -24,7 +24,7 @@ public sealed class SignInGuard(ILimitCounters counters, TimeProvider clock, Mic
     public async Task<string?> RefuseAsync(HttpContext http, string action)
     {
         var now = clock.GetUtcNow();
-        var windowEnd = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(1);
+        var windowEnd = RateLimiter.MinuteEnd(now);
         var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         try
         {

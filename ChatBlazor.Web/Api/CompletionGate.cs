@@ -45,8 +45,8 @@ internal sealed class CompletionGate(RateLimiter limiter, PlanCatalog plans, Usa
         if (!decision.Admitted)
         {
             headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((decision.RetryAt!.Value - now).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            var type = decision.Refusal!.Contains("requests per minute", StringComparison.Ordinal) ? "requests" : "tokens";
-            return CompletionAdmission.Refuse(StatusCodes.Status429TooManyRequests, new ErrorBody(decision.Refusal, type, null, "rate_limit_exceeded"));
+            var type = decision.Refused == LimitKind.RequestsPerMinute ? "requests" : "tokens"; // OpenAI's error types for 429s
+            return CompletionAdmission.Refuse(StatusCodes.Status429TooManyRequests, new ErrorBody(decision.Refusal!, type, null, "rate_limit_exceeded"));
         }
         return CompletionAdmission.Admit(new Pass(this, userId, keyId, request.Model, decision.Reservation));
     }

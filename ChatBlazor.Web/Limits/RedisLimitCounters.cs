@@ -48,31 +48,24 @@ internal sealed class RedisLimitCounters(IConnectionMultiplexer redis) : ILimitC
     {
         var keys = counters.Select(c => (RedisKey)c.Key).ToArray();
         var args = counters.SelectMany(c => new RedisValue[] { c.Limit, c.Cost, c.WindowEnd.ToUnixTimeMilliseconds() }).ToArray();
-        var reply = (RedisResult[])(await RunAsync(ReserveScript, keys, args))!;
+        var reply = (RedisResult[])(await Unavailable(() => redis.GetDatabase().ScriptEvaluateAsync(ReserveScript, keys, args)))!;
         var values = reply.Skip(2).Select(v => (long)v).ToArray();
         return (long)reply[0] == 1 ? new CounterResult(true, values) : new CounterResult(false, values, (int)(long)reply[1] - 1);
     }
 
     public async Task SettleAsync(IReadOnlyList<(string Key, long Delta)> deltas, CancellationToken ct = default) =>
-        await RunAsync(SettleScript, [.. deltas.Select(d => (RedisKey)d.Key)], [.. deltas.Select(d => (RedisValue)d.Delta)]);
+        await Unavailable(() => redis.GetDatabase().ScriptEvaluateAsync(SettleScript,
+            [.. deltas.Select(d => (RedisKey)d.Key)], [.. deltas.Select(d => (RedisValue)d.Delta)]));
 
-    public async Task<long> ReadAsync(string key, CancellationToken ct = default)
+    public async Task<long> ReadAsync(string key, CancellationToken ct = default) =>
+        (long?)await Unavailable(() => redis.GetDatabase().StringGetAsync(key)) ?? 0;
+
+    // Redis being away is the one failure the limiter handles (by deciding in-process); it gets its own type.
+    private static async Task<T> Unavailable<T>(Func<Task<T>> command)
     {
         try
         {
-            return (long?)await redis.GetDatabase().StringGetAsync(key) ?? 0;
-        }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
-        {
-            throw new LimitStoreUnavailableException("Redis is unreachable: " + e.Message, e);
-        }
-    }
-
-    private async Task<RedisResult> RunAsync(string script, RedisKey[] keys, RedisValue[] args)
-    {
-        try
-        {
-            return await redis.GetDatabase().ScriptEvaluateAsync(script, keys, args);
+            return await command();
         }
         catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
         {

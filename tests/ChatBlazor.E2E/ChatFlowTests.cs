@@ -223,9 +223,7 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
         public SteppedApp()
         {
             Set("Plans:Free:TokensPerDay", "100000");
-            Set("Plans:Small:RequestsPerMinute", "10");
-            Set("Plans:Small:TokensPerMinute", "100000");
-            Set("Plans:Small:TokensPerDay", "1000");
+            SetPlan("Small", requestsPerMinute: 10, tokensPerMinute: 100_000, tokensPerDay: 1000);
         }
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -15,9 +15,7 @@ public class OpenAiSdkTests(OpenAiSdkTests.SdkApp app) : IClassFixture<OpenAiSdk
         public SdkApp()
         {
             FreezeClock = true; // "2 requests a minute" must not meet a new minute halfway through the test
-            Set("Plans:Tiny:RequestsPerMinute", "2");
-            Set("Plans:Tiny:TokensPerMinute", "5000");
-            Set("Plans:Tiny:TokensPerDay", "100000");
+            SetPlan("Tiny", requestsPerMinute: 2, tokensPerMinute: 5000, tokensPerDay: 100_000);
         }
     }
 

@@ -28,6 +28,14 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     public void Set(string key, string? value) => _settings[key] = value;
 
+    /// <summary>A plan in configuration (Plans:&lt;Name&gt;:…), as appsettings.json defines Free, Pro and Team.</summary>
+    public void SetPlan(string name, long requestsPerMinute, long tokensPerMinute, long tokensPerDay)
+    {
+        Set($"Plans:{name}:RequestsPerMinute", requestsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Set($"Plans:{name}:TokensPerMinute", tokensPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Set($"Plans:{name}:TokensPerDay", tokensPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>A new user on <paramref name="plan"/> (null: Plans:DefaultPlan) with one API key.</summary>
     public async Task<(string UserId, string Key)> UserWithKeyAsync(string? plan = null)
     {

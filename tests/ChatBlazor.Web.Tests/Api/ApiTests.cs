@@ -21,15 +21,9 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
         public Factory()
         {
             FreezeClock = true; // "2 requests a minute" must not meet a new minute halfway through a test
-            Set("Plans:Tiny:RequestsPerMinute", "2");
-            Set("Plans:Tiny:TokensPerMinute", "2000");
-            Set("Plans:Tiny:TokensPerDay", "100000");
-            Set("Plans:Bench:RequestsPerMinute", "1000000"); // for ApiBench
-            Set("Plans:Bench:TokensPerMinute", "1000000000");
-            Set("Plans:Bench:TokensPerDay", "1000000000");
-            Set("Plans:NoModels:RequestsPerMinute", "10");
-            Set("Plans:NoModels:TokensPerMinute", "10000");
-            Set("Plans:NoModels:TokensPerDay", "100000");
+            SetPlan("Tiny", requestsPerMinute: 2, tokensPerMinute: 2000, tokensPerDay: 100_000);
+            SetPlan("Bench", requestsPerMinute: 1_000_000, tokensPerMinute: 1_000_000_000, tokensPerDay: 1_000_000_000); // for ApiBench
+            SetPlan("NoModels", requestsPerMinute: 10, tokensPerMinute: 10_000, tokensPerDay: 100_000);
             Set("Plans:NoModels:Models:0", "some-other-model");
             Set("Jwt:Issuer", "https://issuer.test");
             Set("Jwt:Audience", "chatblazor-api");

@@ -22,7 +22,7 @@ public class RedisLimiterTests
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.Redis);
         // Two limiters, as two web instances would have, sharing one Redis.
-        var clock = new ShiftedClock { Frozen = true }; // all 50 in one minute window, whenever the test runs
+        var clock = new FrozenClock(); // all 50 in one minute window, whenever the test runs
         RateLimiter[] instances = [Limiter(redis, clock), Limiter(redis, clock)];
         var subject = new LimitSubject($"parallel-{Guid.NewGuid():N}", null, _ten);
 
@@ -36,7 +36,7 @@ public class RedisLimiterTests
     public async Task SettlementMovesTheSharedCountersBothWays()
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.Redis);
-        var limiter = Limiter(redis, new ShiftedClock { Frozen = true });
+        var limiter = Limiter(redis, new FrozenClock());
         var user = $"settle-{Guid.NewGuid():N}";
 
         var first = await limiter.ReserveAsync(new LimitSubject(user, null, _ten), 500);
@@ -47,16 +47,11 @@ public class RedisLimiterTests
         Assert.Equal(200, _ten.TokensPerDay - (await limiter.DailyTokensAsync(user, _ten)).Remaining);
     }
 
-    /// <summary>
-    /// Test double: real time plus whatever the test adds, or (Frozen) a fixed moment a few minutes ahead, so that a
-    /// burst never straddles two windows and Redis, expiring keys by its own clock, keeps them meanwhile.
-    /// </summary>
+    /// <summary>Test double: a clock that runs with real time plus whatever the test adds.</summary>
     private sealed class ShiftedClock : TimeProvider
     {
-        private readonly DateTimeOffset _frozenAt = System.GetUtcNow().AddMinutes(3);
         public TimeSpan Shift { get; set; }
-        public bool Frozen { get; init; }
-        public override DateTimeOffset GetUtcNow() => (Frozen ? _frozenAt : System.GetUtcNow()) + Shift;
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Shift;
     }
 
     [Fact]
