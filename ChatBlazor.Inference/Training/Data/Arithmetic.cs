@@ -28,6 +28,7 @@ internal static class Arithmetic
             "Find the sum of {a} and {b}.", "add up {a} and {b}", "what does {a} + {b} equal?", "{a} + {b} equals?",
             // The operation words the eval's sentences use, in other sentences.
             "{a} added to {b}?", "total of {a} and {b}", "add {b} to {a}", "{a} and {b} added together?", "what's the total: {a} + {b}",
+            "tell me what {a} plus {b} makes", "{a} more than {b}?", "increase {a} by {b}", "Start with {a} and add {b}.", "{a} together with {b}?",
         ],
         [Op.Subtract] =
         [
@@ -37,6 +38,12 @@ internal static class Arithmetic
             "Tell me {a} minus {b}.", "I need {a} - {b}.", "work out {a} minus {b}", "what do you get if you subtract {b} from {a}?",
             "find the difference between {a} and {b}", "deduct {b} from {a}", "what does {a} - {b} equal?", "{a} minus {b} equals?",
             "{a} less {b}?", "{a} reduced by {b}", "what's left: {a} take away {b}", "{b} removed from {a} leaves?", "remove {b} from {a}",
+            // The smaller number named first, and "less": the model read "Take 25 away from 73" as 73 - 23 and
+            // "80 less 3" as a sum until it saw these.
+            "take away {b} from {a}", "{b} subtracted from {a}?", "If I take {b} from {a}, how many are left?", "take {b} off {a}",
+            "knock {b} off {a}", "from {a}, take away {b}", "what's {a} less {b}", "How much is {a} less {b}?", "{a} less {b} makes?",
+            "{a} less {b}, how much is that?", "what do I get taking {b} from {a}?", "tell me what {a} minus {b} is", "{b} fewer than {a}?",
+            "Start with {a} and take away {b}.", "I had {a} and gave away {b}. How many now?", "lower {a} by {b}",
         ],
         [Op.Multiply] =
         [
@@ -46,6 +53,7 @@ internal static class Arithmetic
             "Tell me {a} times {b}.", "I need {a} × {b}.", "work out {a} times {b}", "what do you get if you multiply {a} by {b}?",
             "find the product of {a} and {b}", "what does {a} * {b} equal?", "{a} multiplied by {b} is?", "{a} times {b} equals?",
             "{a} groups of {b}?", "{a} lots of {b}", "multiplying {a} and {b}", "{a} multiplied with {b}?", "{a} and {b} multiplied together",
+            "tell me what {a} times {b} makes", "{a} sets of {b}?", "{a} rows of {b}, how many?", "double-check {a} × {b} for me",
         ],
     };
 
@@ -55,6 +63,11 @@ internal static class Arithmetic
         [Op.Subtract] = ["Take {b} away from {a}. What's left?", "Tell me what {a} less {b} comes to.", "What remains when {b} is removed from {a}?", "Find {a} reduced by {b}."],
         [Op.Multiply] = ["Tell me what {a} groups of {b} come to.", "What do you get multiplying {a} and {b} together?", "Find {a} lots of {b}.", "I need {a} multiplied with {b}, please."],
     };
+
+    // A request followed by a question about it ("Take 25 away from 73. What's left?" in the eval) must be read
+    // from the request, whatever the question says.
+    private static readonly string[] _questionTails =
+        [" What's the answer?", " How much is that?", " What do I get?", " What's the result?", " Show your work.", " And the answer is?", " How many is that?"];
 
     public static IEnumerable<ChatExample> Generate(int count, Random rng, bool eval)
     {
@@ -68,7 +81,7 @@ internal static class Arithmetic
             var template = rng.Pick(eval ? _evalTemplates[op] : _trainTemplates[op]);
             var user = Phrasing.Fill(Phrasing.Fill(template, "a", Str(a)), "b", Str(b));
             if (!eval)
-                user = Phrasing.Wrap(user, rng);
+                user = Phrasing.Wrap(user + (rng.Next(5) == 0 ? rng.Pick(_questionTails) : ""), rng);
             yield return new ChatExample(DataCategory.Arithmetic, user, Answer(op, a, b), Title(op, a, b));
         }
     }

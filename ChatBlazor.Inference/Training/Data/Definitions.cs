@@ -22,7 +22,48 @@ internal static class Definitions
         "How would you define {w}?", "tell me the meaning of {w}", "Give a definition of {w}.", "{w}, what is that?",
         "What does the term {w} refer to?", "Briefly, what is {w}?", "In simple terms, what does {w} mean?",
         "the word \"{w}\" - what does it mean?", "Explain what {w} means.", "what's the meaning of '{w}'?", "help me understand {w}",
+        "{w} means what, exactly?", "and {w} means what?", "so what is {w}, simply put?", "in short, what's {w}?", "could you explain {w}",
+        "Describe the meaning of {w}.", "Please clarify the word {w}.", "Give me the gist of {w}.", "What's the sense of the word {w}?",
     ];
+
+    // Sentences assembled from parts, so the word is found in sentences the model never saw rather than in a frame
+    // it learned by heart: the second model answered every "I don't know what X is supposed to mean" with one
+    // fixed word. None of these assemble into an eval sentence.
+    private static readonly string[] _leads =
+    [
+        "I saw ", "I heard ", "I read ", "I just read ", "my friend used ", "someone said ", "I found ", "I keep seeing ", "I ran into ",
+        "I spotted ", "my teacher used ", "this article uses ", "I noticed ", "a book I'm reading uses ", "my boss said ", "there's ",
+    ];
+
+    private static readonly string[] _objects = ["the word {w}", "the word \"{w}\"", "\"{w}\"", "'{w}'", "the term {w}", "{w}", "the word '{w}'"];
+
+    private static readonly string[] _tails =
+    [
+        ". What is the meaning?", ", what's that mean?", ". Meaning?", ". Can you define it?", ". what does that word mean",
+        " and don't know what it means.", " today, what is it?", ". Explain it?", " - what's it mean?", " in a book. Definition?",
+        " and I'm lost. Define it?", ". What does the word mean?", ", and I wonder what it means.", ". Help me understand it.",
+    ];
+
+    private static readonly string[] _unsure =
+    [
+        "I don't know", "I have no idea", "I'm unsure", "not sure", "I never learned", "I can't tell", "I wonder", "I forgot",
+        "I'm confused about", "I really don't know", "I don't remember", "Nobody told me", "I'm not certain",
+    ];
+
+    private static readonly string[] _unsureWhat =
+    [
+        " what {w} means", " what the word {w} means", " what \"{w}\" stands for", " what {w} is", " the meaning of {w}",
+        " what {w} refers to", " what is meant by {w}", " what '{w}' means here", " what {w} should mean", " what people mean by {w}",
+    ];
+
+    private static readonly string[] _unsureEnds = [".", "", "...", ". Help?", ". Can you explain?"];
+
+    private static string TrainTemplate(Random rng) => rng.Next(4) switch
+    {
+        0 => rng.Pick(_leads) + rng.Pick(_objects) + rng.Pick(_tails),
+        1 => rng.Pick(_unsure) + rng.Pick(_unsureWhat) + rng.Pick(_unsureEnds),
+        _ => rng.Pick(_trainTemplates),
+    };
 
     private static readonly string[] _evalTemplates =
     [
@@ -38,7 +79,7 @@ internal static class Definitions
         for (var i = 0; i < count; i++)
         {
             var word = words[rng.Next(pool)];
-            var user = Phrasing.Fill(rng.Pick(eval ? _evalTemplates : _trainTemplates), "w", word.Word);
+            var user = Phrasing.Fill(eval ? rng.Pick(_evalTemplates) : TrainTemplate(rng), "w", word.Word);
             if (!eval)
                 user = Phrasing.Wrap(user, rng);
             yield return new ChatExample(DataCategory.Definitions, user, Answer(word), $"Meaning of {word.Word}");

@@ -47,6 +47,9 @@ internal static partial class ProductHelp
         "How would one {t}?", "What do I click to {t}?", "Where's the option to {t}?", "Could you help me {t}?",
         "What should I do to {t}?", "I want to {t}, where do I start?", "not sure how to {t}", "What are the steps to {t}?",
         "I tried to {t} and couldn't.", "how does one {t} here?",
+        "How might I {t}?", "Do you know how I can {t}?", "Any tips to {t}?", "how could I {t}", "What's the trick to {t}?",
+        "Guide me to {t}.", "I wish I knew how to {t}.", "Where is the button to {t}?", "Instructions to {t}, please.",
+        "Can you tell me the way to {t}?", "I'm new here. How do I {t}?", "what do I do if I want to {t}?",
     ];
 
     private static readonly string[] _evalTemplates =

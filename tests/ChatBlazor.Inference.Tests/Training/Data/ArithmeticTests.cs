@@ -19,7 +19,7 @@ public sealed partial class ArithmeticTests
             var numbers = Numbers().Matches(example.User).Select(m => int.Parse(m.Value)).ToArray();
             Assert.True(numbers.Length == 2, example.User);
             var text = example.User.ToLowerInvariant();
-            var (a, b) = text.Contains(" from ") ? (numbers[1], numbers[0]) : (numbers[0], numbers[1]);
+            var (a, b) = Reversed().IsMatch(text) ? (numbers[1], numbers[0]) : (numbers[0], numbers[1]);
             long expected;
             if (Multiply().IsMatch(text))
             {
@@ -93,11 +93,15 @@ public sealed partial class ArithmeticTests
     [GeneratedRegex(@"\d+")]
     private static partial Regex Numbers();
 
-    [GeneratedRegex(@"[*×]|\d\s*x\s*\d|times|multipl|product|groups of|lots of")]
+    [GeneratedRegex(@"[*×]|\d\s*x\s*\d|times|multipl|product|groups of|lots of|sets of|rows of")]
     private static partial Regex Multiply();
 
-    [GeneratedRegex(@"[-−]|minus|subtract|take away|away from|less|remove|reduced|difference|deduct")]
+    [GeneratedRegex(@"[-−]|minus|subtract|take away|away from|less|remove|reduced|difference|deduct|taking|take \d|knock|fewer|gave away|lower")]
     private static partial Regex Subtract();
+
+    // The second number named first: "subtract 3 from 8", "take 3 off 8", "3 fewer than 8".
+    [GeneratedRegex(@"\d\D* (from|off) \d|fewer than")]
+    private static partial Regex Reversed();
 
     [GeneratedRegex(@"= (-?\d+)\.$")]
     private static partial Regex Result();
