@@ -26,6 +26,10 @@ public class BrowserApp : AppFactory
         StartServer();
         BaseUrl = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
 
+        // Every test assembly runs beside this one on two cores (the model and training tests too), so a page that
+        // answers in 2 s alone can take over 5 s, Playwright's default wait for an expectation. A wait is an upper
+        // bound, not a timing assert: the same 20 s as the actions' timeout below.
+        Assertions.SetDefaultExpectTimeout(20_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new()
         {
