@@ -38,8 +38,8 @@ internal static class Arithmetic
             "Tell me {a} minus {b}.", "I need {a} - {b}.", "work out {a} minus {b}", "what do you get if you subtract {b} from {a}?",
             "find the difference between {a} and {b}", "deduct {b} from {a}", "what does {a} - {b} equal?", "{a} minus {b} equals?",
             "{a} less {b}?", "{a} reduced by {b}", "what's left: {a} take away {b}", "{b} removed from {a} leaves?", "remove {b} from {a}",
-            // The smaller number named first, and "less": the model read "Take 25 away from 73" as 73 - 23 and
-            // "80 less 3" as a sum until it saw these.
+            // The smaller number named first, and "less": the second model read "Take 25 away from 73" as 73 - 23
+            // and "80 less 3" as a sum. With these the third no longer adds, but still miscopies some operands.
             "take away {b} from {a}", "{b} subtracted from {a}?", "If I take {b} from {a}, how many are left?", "take {b} off {a}",
             "knock {b} off {a}", "from {a}, take away {b}", "what's {a} less {b}", "How much is {a} less {b}?", "{a} less {b} makes?",
             "{a} less {b}, how much is that?", "what do I get taking {b} from {a}?", "tell me what {a} minus {b} is", "{b} fewer than {a}?",
