@@ -44,6 +44,12 @@ internal static class Arithmetic
             "knock {b} off {a}", "from {a}, take away {b}", "what's {a} less {b}", "How much is {a} less {b}?", "{a} less {b} makes?",
             "{a} less {b}, how much is that?", "what do I get taking {b} from {a}?", "tell me what {a} minus {b} is", "{b} fewer than {a}?",
             "Start with {a} and take away {b}.", "I had {a} and gave away {b}. How many now?", "lower {a} by {b}",
+            // Words after the second number: the third model read "80 less 3 comes to" as 80 - 33 and "Take 23 away
+            // from 255" as 25 - 23, copying a digit that was not there or dropping one that was.
+            "what does {a} less {b} come out at?", "{a} less {b} gives what?", "say what {a} less {b} is", "{a} less {b} works out as?",
+            "what would {a} less {b} be", "{a} minus {b} is how much?", "take {b} away from {a}", "take {b} away from {a} for me",
+            "{a} with {b} taken away?", "what is {a} with {b} taken off", "if {b} is taken from {a}, how much remains?",
+            "{a} take away {b} makes what?", "{a} minus {b} comes out at?", "{a}, less {b}, is?",
         ],
         [Op.Multiply] =
         [
@@ -73,9 +79,11 @@ internal static class Arithmetic
     {
         for (var i = 0; i < count; i++)
         {
-            var op = (Op)rng.Next(3);
+            // Training asks subtraction more often than the others (4 in 10): the third model's misses were
+            // almost all subtractions. The eval keeps the three equally likely.
+            var op = eval ? (Op)rng.Next(3) : rng.Next(10) switch { < 3 => Op.Add, < 7 => Op.Subtract, _ => Op.Multiply };
             int a, b;
-            do (a, b) = Operands(op, rng);
+            do (a, b) = Operands(op, rng, eval);
             while (IsEvalPair(op, a, b) != eval);
 
             var template = rng.Pick(eval ? _evalTemplates[op] : _trainTemplates[op]);
@@ -179,13 +187,14 @@ internal static class Arithmetic
 
     private static int Apply(Op op, int a, int b) => op switch { Op.Add => a + b, Op.Subtract => a - b, _ => a * b };
 
-    private static (int A, int B) Operands(Op op, Random rng)
+    private static (int A, int B) Operands(Op op, Random rng, bool eval)
     {
         var maxDigits = op == Op.Multiply ? 2 : 3;
         var a = Number(maxDigits, rng);
         var b = Number(maxDigits, rng);
-        // Mostly non-negative differences, but enough negative results to learn the sign (one in six).
-        if (op == Op.Subtract && a < b && rng.Next(3) != 0)
+        // Mostly non-negative differences, but enough negative results to learn the sign: one in four in training
+        // (at one in six the third model still wrote "8 - 9 = 1"), one in six in the eval, as before.
+        if (op == Op.Subtract && a < b && rng.Next(eval ? 3 : 2) != 0)
             (a, b) = (b, a);
         return (a, b);
     }

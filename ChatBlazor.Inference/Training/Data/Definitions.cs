@@ -42,26 +42,43 @@ internal static class Definitions
         ". What is the meaning?", ", what's that mean?", ". Meaning?", ". Can you define it?", ". what does that word mean",
         " and don't know what it means.", " today, what is it?", ". Explain it?", " - what's it mean?", " in a book. Definition?",
         " and I'm lost. Define it?", ". What does the word mean?", ", and I wonder what it means.", ". Help me understand it.",
+        ". What does it mean?", ". What is it?", ". What's it stand for?", ". Any idea what it means?", ", what is meant by it?",
     ];
 
     private static readonly string[] _unsure =
     [
         "I don't know", "I have no idea", "I'm unsure", "not sure", "I never learned", "I can't tell", "I wonder", "I forgot",
         "I'm confused about", "I really don't know", "I don't remember", "Nobody told me", "I'm not certain",
+        "I still don't know", "I can't work out", "I've no clue", "I never knew", "I do not understand",
     ];
 
     private static readonly string[] _unsureWhat =
     [
         " what {w} means", " what the word {w} means", " what \"{w}\" stands for", " what {w} is", " the meaning of {w}",
         " what {w} refers to", " what is meant by {w}", " what '{w}' means here", " what {w} should mean", " what people mean by {w}",
+        // Words between the word and the verb: the third model lost the word in "what X is supposed to mean" (half
+        // of those missed) and answered with another word's gloss.
+        " what {w} really means", " what {w} actually is", " what {w} is meant to say", " what {w} is all about",
+        " what {w} would mean", " what {w} is used to mean", " what the word {w} is about", " what {w} is taken to mean",
+    ];
+
+    // A lead-in before a question that ends with the word's verb: "In short, X means what?" style sentences were
+    // the other frame the third model often lost the word in.
+    private static readonly string[] _asides = ["Simply put, ", "In a few words, ", "Roughly, ", "Briefly: ", "Put simply, ", "In short, ", "Quickly, ", "Honestly, "];
+
+    private static readonly string[] _questions =
+    [
+        "{w} means what?", "what does {w} mean?", "what is {w}?", "{w} is what?", "what's meant by {w}?", "{w} stands for what?",
+        "the word {w} means what?", "\"{w}\" means what?", "define {w}.",
     ];
 
     private static readonly string[] _unsureEnds = [".", "", "...", ". Help?", ". Can you explain?"];
 
-    private static string TrainTemplate(Random rng) => rng.Next(4) switch
+    private static string TrainTemplate(Random rng) => rng.Next(5) switch
     {
         0 => rng.Pick(_leads) + rng.Pick(_objects) + rng.Pick(_tails),
         1 => rng.Pick(_unsure) + rng.Pick(_unsureWhat) + rng.Pick(_unsureEnds),
+        2 => rng.Pick(_asides) + rng.Pick(_questions),
         _ => rng.Pick(_trainTemplates),
     };
 

@@ -26,8 +26,23 @@ internal static partial class Phrasing
         " Keep it short.", " No rush.",
     ];
 
-    /// <summary>An opener, the request, a closer, each possibly empty; then <see cref="Vary"/>.</summary>
-    public static string Wrap(string request, Random rng) => Vary(rng.Pick(_openers) + request + rng.Pick(_closers), rng);
+    // Words people drop anywhere in a sentence. One of them at a random place in one request in five, so that no
+    // word of a frame is needed to find the number or the word asked about: the eval's frames are new sentences.
+    // A request that has one of these words already gets no other, so "what does really mean" keeps one reading.
+    private static readonly string[] _fillers = ["just", "actually", "really", "exactly", "now", "quickly", "simply", "again", "maybe", "basically"];
+
+    /// <summary>An opener, the request with perhaps a filler word in it, a closer, each possibly empty; then <see cref="Vary"/>.</summary>
+    public static string Wrap(string request, Random rng) => Vary(rng.Pick(_openers) + WithFiller(request, rng) + rng.Pick(_closers), rng);
+
+    private static string WithFiller(string request, Random rng)
+    {
+        // Between two words only: next to a number or a sign it would change the question ("84 again x 2").
+        var spaces = Enumerable.Range(1, Math.Max(0, request.Length - 2))
+            .Where(i => request[i] == ' ' && char.IsLetter(request[i - 1]) && char.IsLetter(request[i + 1])).ToArray();
+        if (spaces.Length == 0 || rng.Next(5) != 0 || request.Split(' ').Any(w => _fillers.Contains(w.Trim('"', '\'', '?', '.', ',').ToLowerInvariant())))
+            return request;
+        return request.Insert(rng.Pick(spaces), " " + rng.Pick(_fillers));
+    }
 
     public static string Vary(string text, Random rng)
     {

@@ -53,7 +53,8 @@ public sealed class ProductHelpTests
             var examples = TrainingData.Generate(new DataMix(0, 0, 5, 0, 0), seed: 1, eval: false, wordNetDir: null, userGuidePath: path);
 
             Assert.All(examples, e => Assert.Equal("Click \"Rename\" in the sidebar. Type the new name.", e.Assistant));
-            Assert.All(examples, e => Assert.Contains("rename a chat", e.User, StringComparison.OrdinalIgnoreCase));
+            // A filler word may sit anywhere in a training question ("rename a really chat").
+            Assert.All(examples, e => Assert.Matches("(?i)rename (\\w+ )?a (\\w+ )?chat", e.User));
         }
         finally
         {
