@@ -37,7 +37,10 @@ public sealed class TrainableLlama : nn.Module<Tensor, Tensor>
     /// at 0 where each sequence starts, and <paramref name="mask"/> (B, 1, T, T, true = may attend) keeps every
     /// sequence to its own earlier tokens, so a packed sequence trains exactly as it would alone. A null mask is causal.
     /// </summary>
-    public Tensor Forward(Tensor ids, Tensor positions, Tensor? mask)
+    public Tensor Forward(Tensor ids, Tensor positions, Tensor? mask) => Logits(Hidden(ids, positions, mask));
+
+    /// <summary>The final-normed hidden states (B, T, E) that <see cref="Logits"/> turns into logits.</summary>
+    public Tensor Hidden(Tensor ids, Tensor positions, Tensor? mask)
     {
         var (b, t) = (ids.shape[0], ids.shape[1]);
         var (h, k, d) = (_shape.Heads, _shape.KvHeads, _shape.HeadDim);
@@ -61,9 +64,11 @@ public sealed class TrainableLlama : nn.Module<Tensor, Tensor>
             var gate = nn.functional.silu(n.matmul(W($"{p}.mlp.gate_proj.weight").t()));
             x = x + (gate * n.matmul(W($"{p}.mlp.up_proj.weight").t())).matmul(W($"{p}.mlp.down_proj.weight").t());
         }
-        var head = _shape.Tied ? W("model.embed_tokens.weight") : W("lm_head.weight");
-        return Norm(x, W("model.norm.weight")).matmul(head.t());                                       // (B, T, V)
+        return Norm(x, W("model.norm.weight"));
     }
+
+    /// <summary>Hidden states (…, E) → logits (…, V).</summary>
+    public Tensor Logits(Tensor hidden) => hidden.matmul((_shape.Tied ? W("model.embed_tokens.weight") : W("lm_head.weight")).t());
 
     private Tensor W(string name) => _weights[name];
 
