@@ -34,7 +34,7 @@ public sealed record TrainingProgress(int Step, int Steps, double Loss, double L
 /// </summary>
 public sealed class Trainer(TrainingSettings settings, string checkpointDir, int seed)
 {
-    private const int IgnoredTarget = -100;
+    internal const int IgnoredTarget = -100;
 
     public TrainableLlama? Model { get; private set; }
 
@@ -69,11 +69,7 @@ public sealed class Trainer(TrainingSettings settings, string checkpointDir, int
             foreach (var group in optimizer.ParamGroups)
                 group.LearningRate = learningRate;
 
-            // The output layer is a fifth of the model's arithmetic; it runs only where a reply token is the target,
-            // which gives the same loss as all logits with ignore_index, in less time.
-            var trained = targets.view(-1).ne(IgnoredTarget).nonzero().squeeze(1);
-            var hidden = model.Hidden(ids, positions, mask).view(-1, settings.Shape.Hidden).index_select(0, trained);
-            var loss = nn.functional.cross_entropy(model.Logits(hidden), targets.view(-1).index_select(0, trained));
+            var loss = ReplyLoss(model, ids, positions, mask, targets);
             optimizer.zero_grad();
             loss.backward();
             nn.utils.clip_grad_norm_(model.parameters(), settings.GradientClip);
@@ -89,6 +85,18 @@ public sealed class Trainer(TrainingSettings settings, string checkpointDir, int
                 SaveCheckpoint(model, optimizer, step + 1);
         }
         return losses;
+    }
+
+    /// <summary>
+    /// Mean cross-entropy over the targets that are not <see cref="IgnoredTarget"/>. The output layer is a fifth of
+    /// the model's arithmetic, so it runs only at those positions: the same loss as all logits with ignore_index.
+    /// </summary>
+    internal static Tensor ReplyLoss(TrainableLlama model, Tensor ids, Tensor positions, Tensor? mask, Tensor targets)
+    {
+        var trained = targets.view(-1).ne(IgnoredTarget).nonzero().squeeze(1);
+        var hidden = model.Hidden(ids, positions, mask);
+        var logits = model.Logits(hidden.view(-1, hidden.shape[^1]).index_select(0, trained));
+        return nn.functional.cross_entropy(logits, targets.view(-1).index_select(0, trained));
     }
 
     /// <summary>Writes the trained weights as a Hugging Face folder that <see cref="LlamaModel"/> loads like any checkpoint.</summary>

@@ -75,6 +75,22 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void TheReplyLossEqualsTheLossOverAllLogitsWithPromptsIgnored()
+    {
+        random.manual_seed(5);
+        var model = new TrainableLlama(Shape);
+        var ids = randint(Shape.Vocab, [2, 6]);
+        var positions = arange(6).expand(2, -1);
+        var targets = tensor(new long[] { -100, -100, 7, 3, 12, -100, -100, 40, 2, 2, 9, 30 }, [2, 6]);
+        using var _ = no_grad();
+
+        var all = nn.functional.cross_entropy(model.forward(ids).view(-1, Shape.Vocab), targets.view(-1), ignore_index: Trainer.IgnoredTarget);
+        var replies = Trainer.ReplyLoss(model, ids, positions, mask: null, targets);
+
+        Assert.Equal(all.item<float>(), replies.item<float>(), 1e-5f);
+    }
+
+    [Fact]
     public void ARunResumesFromItsLastCheckpoint()
     {
         var checkpoints = Path.Combine(_dir, "checkpoints");
