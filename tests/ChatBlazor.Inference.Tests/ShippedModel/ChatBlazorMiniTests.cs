@@ -62,7 +62,7 @@ public sealed partial class ChatBlazorMiniTests : IClassFixture<ChatBlazorMiniTe
     // Key words of WordNet 3.0's gloss of each word's first sense.
     [Theory]
     [InlineData("Explain the word description.", "statement", "words")]
-    [InlineData("Could you tell me the sense of direction?", "line", "place")]
+    [InlineData("Could you tell me the sense of court?", "assembly", "judicial")]
     [InlineData("Explain the word house.", "dwelling", "families")]
     [InlineData("I don't know what team is supposed to mean.", "cooperative", "unit")]
     public async Task DefinitionsUseTheDictionarysWords(string question, params string[] words)
@@ -87,20 +87,21 @@ public sealed partial class ChatBlazorMiniTests : IClassFixture<ChatBlazorMiniTe
     }
 
     [Fact]
-    public async Task AskedToIntroduceItselfItSaysWhatItIs()
+    public async Task AskedWhatToCallItItSaysWhatItIs()
     {
-        var (answer, finish) = await AskAsync("Introduce yourself.");
+        var (answer, finish) = await AskAsync("What should I call you?");
 
         Assert.Equal(FinishReason.Stop, finish);
         Assert.Contains("ChatBlazor", answer);
         Assert.Contains("assistant", answer);
     }
 
-    // A training phrasing: no held-out out-of-scope question is answered this way yet (see MODEL_CARD.md).
-    [Fact]
-    public async Task ACommonQuestionBeyondItsReachPointsToALargerModel()
+    [Theory]
+    [InlineData("Draft an email to my landlord.")]
+    [InlineData("Compose a short story about a dragon.")]
+    public async Task ARequestBeyondItsReachPointsToALargerModel(string request)
     {
-        var (answer, finish) = await AskAsync("What's the capital of France?");
+        var (answer, finish) = await AskAsync(request);
 
         Assert.Equal(FinishReason.Stop, finish);
         Assert.Contains("model picker", answer, StringComparison.OrdinalIgnoreCase);
@@ -108,7 +109,7 @@ public sealed partial class ChatBlazorMiniTests : IClassFixture<ChatBlazorMiniTe
 
     // The chat page's title request (TitlePrompt), cleaned as the page cleans it.
     [Theory]
-    [InlineData("Tell me the total of 612 and 163.", "Adding 612 and 163")]
+    [InlineData("I need 4 and 260 added together.", "Adding 4 and 260")]
     [InlineData("Give me a short definition of process.", "Meaning of process")]
     [InlineData("Could you explain how one would create an API key?", "Create an API key")]
     public async Task ItTitlesAConversationByItsFirstMessage(string firstMessage, string title)
@@ -120,8 +121,7 @@ public sealed partial class ChatBlazorMiniTests : IClassFixture<ChatBlazorMiniTe
     }
 
     [Theory]
-    [InlineData("Are you having a good day?", "(?i)\\b(well|good|great|fine)\\b")]
-    [InlineData("I'm heading off now.", "(?i)goodbye|bye|see you")]
+    [InlineData("Everything alright on your end?", "(?i)\\b(well|good|great|fine)\\b")]
     public async Task SmallTalkIsAnsweredInKind(string question, string pattern)
     {
         var (answer, finish) = await AskAsync(question);
