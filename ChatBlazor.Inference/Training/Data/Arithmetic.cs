@@ -70,6 +70,49 @@ internal static class Arithmetic
         [Op.Multiply] = ["Tell me what {a} groups of {b} come to.", "What do you get multiplying {a} and {b} together?", "Find {a} lots of {b}.", "I need {a} multiplied with {b}, please."],
     };
 
+    // A third of the training + and − questions are built from parts, so the numbers sit at many distances from
+    // the start and end of the sentence. The fifth model miscopied operands in its three weakest eval frames, most
+    // often the number named first when − restates it second ("246 is removed from 972" → "972 - 266"), or took a
+    // digit of the other number ("94 less 48 comes to" → "94 - 98"). No part is an eval frame's wording.
+    private static readonly string[] _clauseFrames =
+    [
+        "What do we get when {c}?", "What is the result if {c}?", "How much is there if {c}?", "Say what we have when {c}.",
+        "What would we have if {c}?", "Work out what we get when {c}.", "Suppose {c}. What's the result?",
+        "Imagine {c}. How much is that?", "Let's say {c}. What do we end up with?", "When {c}, how much is it?",
+    ];
+
+    private static readonly Dictionary<Op, string[]> _clauses = new()
+    {
+        [Op.Add] =
+        [
+            "{b} is added to {a}", "I put {b} onto {a}", "{a} gets {b} more", "{a} is increased by {b}", "{a} and {b} are summed",
+            "{b} is put with {a}", "we combine {a} and {b}", "{b} more are put on {a}", "{b} gets added onto {a}",
+        ],
+        [Op.Subtract] =
+        [
+            "{b} is taken from {a}", "{b} is subtracted from {a}", "{b} is taken off {a}", "{b} is deducted from {a}", "I take {b} from {a}",
+            "we subtract {b} from {a}", "{b} gets knocked off {a}", "{b} is taken away from {a}", "you deduct {b} from {a}",
+            "{a} is lowered by {b}", "we start at {a} and take away {b}", "{a} has {b} taken off",
+        ],
+    };
+
+    private static readonly string[] _expressionFrames =
+        ["tell me what {e} {t}", "say what {e} {t}", "I'd like to know what {e} {t}", "do you know what {e} {t}?", "figure out what {e} {t}", "let me know what {e} {t}", "what {e} {t}?", "guess what {e} {t}"];
+
+    private static readonly Dictionary<Op, (string[] Expressions, string[] Tails)> _expressions = new()
+    {
+        [Op.Add] = (["{a} plus {b}", "{a} + {b}", "{a} and {b}"], ["makes", "gives", "is", "equals", "adds up to", "works out to", "amounts to", "would be", "totals", "comes out as"]),
+        [Op.Subtract] = (["{a} less {b}", "{a} minus {b}", "{a} - {b}", "{a} take away {b}"], ["makes", "gives", "is", "equals", "leaves", "works out to", "amounts to", "would be", "comes out as"]),
+    };
+
+    private static string Composed(Op op, Random rng)
+    {
+        if (rng.Next(2) == 0)
+            return Phrasing.Fill(rng.Pick(_clauseFrames), "c", rng.Pick(_clauses[op]));
+        var (expressions, tails) = _expressions[op];
+        return Phrasing.Fill(Phrasing.Fill(rng.Pick(_expressionFrames), "e", rng.Pick(expressions)), "t", rng.Pick(tails));
+    }
+
     // A request followed by a question about it ("Take 25 away from 73. What's left?" in the eval) must be read
     // from the request, whatever the question says.
     private static readonly string[] _questionTails =
@@ -86,11 +129,15 @@ internal static class Arithmetic
             do (a, b) = Operands(op, rng, eval);
             while (IsEvalPair(op, a, b) != eval);
 
-            var template = rng.Pick(eval ? _evalTemplates[op] : _trainTemplates[op]);
+            var template = eval ? rng.Pick(_evalTemplates[op]) : op != Op.Multiply && rng.Next(3) == 0 ? Composed(op, rng) : rng.Pick(_trainTemplates[op]);
             var user = Phrasing.Fill(Phrasing.Fill(template, "a", Str(a)), "b", Str(b));
             if (!eval)
                 user = Phrasing.Wrap(user + (rng.Next(5) == 0 ? rng.Pick(_questionTails) : ""), rng);
-            yield return new ChatExample(DataCategory.Arithmetic, user, Answer(op, a, b), Title(op, a, b));
+            // + and × restate the numbers in the order the question names them: copying them in that order is
+            // easier than jumping back, and the fifth model miscopied a quarter of "If you add 90 to 407" (it
+            // wrote "207 + 90"). Only − has to reverse "246 removed from 972".
+            var (first, second) = op != Op.Subtract && template.IndexOf("{b}", StringComparison.Ordinal) < template.IndexOf("{a}", StringComparison.Ordinal) ? (b, a) : (a, b);
+            yield return new ChatExample(DataCategory.Arithmetic, user, Answer(op, first, second), Title(op, first, second));
         }
     }
 
