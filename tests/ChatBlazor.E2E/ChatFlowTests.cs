@@ -69,7 +69,7 @@ public class ChatFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
         var page = await SignedInPageAsync(app, 1280, 760);
         // One chat per question, as the model was trained on single turns; the sidebar shows the titles it wrote
         // (questions it titles well: it names greetings and most words wrongly, see its MODEL_CARD.md).
-        string[] questions = ["How do I create an API key?", "How do I stop a reply?", "Give me a short definition of process.", "What is 458 + 367?"];
+        string[] questions = ["How do I set a system prompt?", "How do I stop a reply?", "Give me a short definition of process.", "What is 458 + 367?"];
         for (var i = 0; i < questions.Length; i++)
         {
             if (i > 0)
