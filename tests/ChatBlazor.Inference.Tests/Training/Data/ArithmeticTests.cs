@@ -41,6 +41,23 @@ public sealed partial class ArithmeticTests
     }
 
     [Fact]
+    public void SumsAndProductsAreWorkedInTheOrderTheQuestionNamesTheNumbers()
+    {
+        // "Add 90 to 407" is worked as "90 + 407: …": the model copies the numbers in the order it read them.
+        var examples = TestData.Generate(new DataMix(3000, 0, 0, 0, 0), seed: 5, eval: false)
+            .Select(e => (e.User, Equation: Equation().Match(e.Assistant)))
+            .Where(e => e.Equation.Groups[2].Value != "-").ToList();
+
+        Assert.True(examples.Count > 1000);
+        Assert.Contains(examples, e => Regex.IsMatch(e.User, @"\d+ (is added|gets added|more are put) ", RegexOptions.IgnoreCase));
+        foreach (var (user, equation) in examples)
+        {
+            var numbers = Numbers().Matches(user).Select(m => m.Value).ToArray();
+            Assert.True(numbers[0] == equation.Groups[1].Value && numbers[1] == equation.Groups[3].Value, $"{user} -> {equation.Value}");
+        }
+    }
+
+    [Fact]
     public void EvalOperandPairsNeverAppearInTraining()
     {
         static HashSet<string> Pairs(IEnumerable<ChatExample> examples) =>
