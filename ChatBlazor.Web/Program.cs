@@ -4,7 +4,6 @@ using ChatBlazor.Web.Chat;
 using ChatBlazor.Web.Data;
 using ChatBlazor.Web.Health;
 using ChatBlazor.Web.Inference;
-using ChatBlazor.Web.Limits;
 using ChatBlazor.Web.Logging;
 using ChatBlazor.Web.Operator;
 using ChatBlazor.Web.Shell;
@@ -18,9 +17,8 @@ builder.AddRedis();
 builder.AddAccounts();
 builder.AddHealth();
 builder.AddInference();
-builder.AddLimits();
-builder.AddApi();
 builder.AddChat();
+builder.AddApi();
 builder.AddShell();
 
 var app = builder.Build();
@@ -31,10 +29,13 @@ if (command is not null)
 app.UseStructuredRequestLogging();
 app.UseShell();
 app.MapHealth();
-app.MapAccountEndpoints();
-app.MapChat();
-app.MapApi();
-app.MapShell();
+if (app.ServesUsers())
+{
+    app.MapAccountEndpoints();
+    app.MapChat();
+    app.MapApi();
+    app.MapShell();
+}
 
 await app.RunAsync();
 return 0;

@@ -6,6 +6,7 @@ namespace ChatBlazor.Core.Conversations;
 internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conversation>, IEntityTypeConfiguration<Message>
 {
     public const int MaxTitleLength = 200;
+    public const int MaxRatingCommentLength = 2000;
 
     public void Configure(EntityTypeBuilder<Conversation> conversation)
     {
@@ -26,15 +27,14 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
         message.Property(m => m.Role).HasConversion<string>().HasMaxLength(16);
         message.Property(m => m.Status).HasConversion<string>().HasMaxLength(16);
         message.Property(m => m.Model).HasMaxLength(200);
-        message.Property(m => m.FinishReason).HasMaxLength(32);
-        message.Property(m => m.RatingComment).HasMaxLength(2000);
+        message.Property(m => m.RatingComment).HasMaxLength(MaxRatingCommentLength);
         message.OwnsOne(m => m.Settings, settings => settings.ToJson());
         // Removing a message removes the branches under it; removing the conversation removes all.
         message.HasOne<Message>().WithMany().HasForeignKey(m => m.ParentId).OnDelete(DeleteBehavior.Cascade);
         // A conversation's tree in order, and the siblings of one parent.
         message.HasIndex(m => new { m.ConversationId, m.ParentId, m.CreatedAt });
-        // Replies still streaming, for the sweep that finds abandoned ones (a partial index: almost none qualify).
-        message.HasIndex(m => m.SavedAt).HasFilter("\"Status\" = 'Streaming'");
+        // Unfinished replies, for the sweep that finds abandoned ones (a partial index: almost none qualify).
+        message.HasIndex(m => m.SavedAt).HasFilter("\"Status\" IN ('Queued', 'Streaming')");
         // Search by content.
         message.HasIndex(m => m.Content).HasMethod("gin").HasOperators("gin_trgm_ops");
     }

@@ -1,3 +1,4 @@
+using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Data;
 using Microsoft.EntityFrameworkCore;
 
@@ -5,14 +6,41 @@ namespace ChatBlazor.Core.Conversations;
 
 public sealed record ConversationSummary(Guid Id, string Title, bool Pinned, DateTimeOffset UpdatedAt);
 
+/// <summary>A conversation as the chat opens it: its settings and the visible part of its tree.</summary>
+public sealed record ConversationView(Conversation Conversation, ReplyTree Tree);
+
+/// <summary>How a reply ended, with the figures the footer shows.</summary>
+public sealed record ReplyOutcome(
+    CompletionStatus Status,
+    string? Error = null,
+    int? PromptTokens = null,
+    int? CompletionTokens = null,
+    int? TimeToFirstTokenMs = null,
+    double? TokensPerSecond = null);
+
+/// <summary>What a run of a reply's job found when it wrote to the reply.</summary>
+public enum ReplyWrite
+{
+    Written,
+    /// <summary>A later run of the job owns the reply now (this one stalled and was taken over), or it has ended.</summary>
+    TakenOver,
+    /// <summary>The reply no longer exists: its conversation was deleted.</summary>
+    Gone,
+}
+
+/// <summary>A run of a reply's job that may write it: its attempt, and the text earlier runs saved.</summary>
+public sealed record ReplyClaim(int Attempt, string Content, int? CompletionTokens);
+
 /// <summary>
 /// Conversations in PostgreSQL, one short unit of work per call (safe from long-lived circuits). Every method that
 /// takes a user id touches only that user's conversations: another user's id reads as "not found".
-/// The methods without a user id are for the generation job, which works on a reply it created.
+/// The methods without a user id are for reply workers, which work on replies the pipeline admitted.
 /// </summary>
 public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
 {
     public const int MaxMessageLength = 100_000;
+    /// <summary>Messages of the visible branch the chat loads at first; "Show earlier" loads more.</summary>
+    public const int DefaultWindow = 50;
     private const int TitleWords = 8;
 
     public async Task<Conversation> CreateAsync(string userId, string model, ConversationSettings? settings = null, CancellationToken ct = default)
@@ -39,12 +67,64 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
             .Select(c => new ConversationSummary(c.Id, c.Title, c.Pinned, c.UpdatedAt)).ToListAsync(ct);
     }
 
-    /// <summary>The conversation with all its messages (every branch), or null when it is not this user's.</summary>
-    public async Task<Conversation?> GetAsync(string userId, Guid id, CancellationToken ct = default)
+    /// <summary>
+    /// The conversation with the last <paramref name="window"/> messages of its visible branch and the versions of
+    /// each of their turns; null when it is not this user's. Other branches are not loaded.
+    /// </summary>
+    public async Task<ConversationView?> OpenAsync(string userId, Guid id, int window = DefaultWindow, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var conversation = await db.Conversations.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id && c.UserId == userId, ct);
+        if (conversation is null)
+            return null;
+        var path = await PathAsync(db, id, conversation.CurrentLeafId, window + 1, ct);
+        var hasEarlier = path.Count > window;
+        if (hasEarlier)
+            path = path[1..];
+
+        var parents = path.Where(m => m.ParentId is not null).Select(m => m.ParentId!.Value).Distinct().ToList();
+        var withRoot = path.Count > 0 && path[0].ParentId is null;
+        var versions = (await db.Messages.AsNoTracking()
+                .Where(m => m.ConversationId == id && ((m.ParentId != null && parents.Contains(m.ParentId.Value)) || (withRoot && m.ParentId == null)))
+                .OrderBy(m => m.CreatedAt).Select(m => new { m.Id, m.ParentId }).ToListAsync(ct))
+            .GroupBy(m => m.ParentId).ToDictionary(g => g.Key ?? Guid.Empty, g => (IReadOnlyList<Guid>)[.. g.Select(m => m.Id)]);
+        var byMessage = path.ToDictionary(m => m.Id, m => versions.GetValueOrDefault(m.ParentId ?? Guid.Empty) ?? [m.Id]);
+        return new ConversationView(conversation, new ReplyTree(path, byMessage, hasEarlier));
+    }
+
+    /// <summary>
+    /// The whole branch from the root to <paramref name="leafId"/> (the visible one when null), oldest first: what the
+    /// model reads and an export contains. Null when the conversation is not this user's.
+    /// </summary>
+    public async Task<(Conversation Conversation, IReadOnlyList<Message> Path)?> PathAsync(string userId, Guid id, Guid? leafId = null, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Conversations.AsNoTracking().Include(c => c.Messages.OrderBy(m => m.CreatedAt))
-            .SingleOrDefaultAsync(c => c.Id == id && c.UserId == userId, ct);
+        var conversation = await db.Conversations.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id && c.UserId == userId, ct);
+        if (conversation is null)
+            return null;
+        return (conversation, await PathAsync(db, id, leafId ?? conversation.CurrentLeafId, int.MaxValue, ct));
+    }
+
+    /// <summary>Up to <paramref name="limit"/> messages ending at <paramref name="leafId"/>, walking parents in SQL.</summary>
+    private static async Task<List<Message>> PathAsync(AppDbContext db, Guid conversationId, Guid? leafId, int limit, CancellationToken ct)
+    {
+        if (leafId is not { } leaf)
+            return [];
+        var ids = await db.Database.SqlQuery<Guid>($"""
+            WITH RECURSIVE path AS (
+                SELECT m."Id", m."ParentId", 1 AS depth FROM "Messages" AS m WHERE m."Id" = {leaf} AND m."ConversationId" = {conversationId}
+                UNION ALL
+                SELECT p."Id", p."ParentId", path.depth + 1 FROM "Messages" AS p JOIN path ON p."Id" = path."ParentId" WHERE path.depth < {limit}
+            )
+            SELECT "Id" AS "Value" FROM path
+            """).ToListAsync(ct);
+        var messages = await db.Messages.AsNoTracking().Where(m => ids.Contains(m.Id)).ToDictionaryAsync(m => m.Id, ct);
+        var path = new List<Message>(ids.Count);
+        for (var i = ids.Count - 1; i >= 0; i--) // the query walked from the leaf up
+            if (messages.TryGetValue(ids[i], out var message))
+                path.Add(message);
+        return path;
     }
 
     /// <summary>
@@ -73,8 +153,8 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
         return message;
     }
 
-    /// <summary>An empty reply in status Streaming under <paramref name="parentId"/>, made the visible branch.</summary>
-    public async Task<Message?> StartReplyAsync(string userId, Guid conversationId, Guid parentId, CancellationToken ct = default)
+    /// <summary>An empty reply <paramref name="replyId"/> waiting for a worker (Queued) under <paramref name="parentId"/>, made the visible branch.</summary>
+    public async Task<Message?> StartReplyAsync(string userId, Guid conversationId, Guid parentId, Guid replyId, string model, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var conversation = await db.Conversations.SingleOrDefaultAsync(c => c.Id == conversationId && c.UserId == userId, ct);
@@ -85,8 +165,8 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
 
         var reply = new Message
         {
-            ConversationId = conversationId, ParentId = parentId, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
-            Model = conversation.Model, Settings = Copy(conversation.Settings), SavedAt = DateTimeOffset.UtcNow,
+            Id = replyId, ConversationId = conversationId, ParentId = parentId, Role = MessageRole.Assistant, Status = CompletionStatus.Queued,
+            Model = model, Settings = Copy(conversation.Settings), SavedAt = DateTimeOffset.UtcNow,
         };
         db.Messages.Add(reply);
         conversation.CurrentLeafId = reply.Id;
@@ -95,28 +175,114 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
         return reply;
     }
 
-    /// <summary>The text so far of a reply that is still streaming, and its heartbeat; a finished reply is left as it is.</summary>
-    public async Task SaveProgressAsync(Guid replyId, string content, CancellationToken ct = default)
+    /// <summary>A reply of one of the user's conversations, as stored; null when it is not theirs.</summary>
+    public async Task<Message?> ReplyAsync(string userId, Guid replyId, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var now = DateTimeOffset.UtcNow;
-        await db.Messages.Where(m => m.Id == replyId && m.Status == MessageStatus.Streaming)
-            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Content, content).SetProperty(m => m.SavedAt, now), ct);
+        return await db.Messages.AsNoTracking().SingleOrDefaultAsync(m => m.Id == replyId && m.Role == MessageRole.Assistant && m.Conversation!.UserId == userId, ct);
     }
 
     /// <summary>
-    /// Replies still marked streaming whose job has not saved them for <paramref name="silence"/> (the server that ran
-    /// them stopped) become failed, keeping their text, so the user sees what happened and can regenerate.
+    /// Makes a new run of the reply's job the one that may write it (Streaming, attempt + 1) and returns what earlier
+    /// runs saved; null when the reply has ended or is gone (<see cref="FindAsync"/> tells which).
     /// </summary>
-    public async Task<int> FailAbandonedRepliesAsync(TimeSpan silence, CancellationToken ct = default)
+    public async Task<ReplyClaim?> ClaimReplyAsync(Guid replyId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var now = DateTimeOffset.UtcNow;
+        var claimed = await db.Messages.Where(m => m.Id == replyId && (m.Status == CompletionStatus.Queued || m.Status == CompletionStatus.Streaming))
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Attempt, m => m.Attempt + 1).SetProperty(m => m.Status, CompletionStatus.Streaming).SetProperty(m => m.SavedAt, now), ct);
+        if (claimed == 0)
+            return null;
+        return await db.Messages.AsNoTracking().Where(m => m.Id == replyId)
+            .Select(m => new ReplyClaim(m.Attempt, m.Content, m.CompletionTokens)).SingleAsync(ct);
+    }
+
+    /// <summary>A reply by id, for its worker; null when gone.</summary>
+    public async Task<Message?> FindAsync(Guid replyId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Messages.AsNoTracking().SingleOrDefaultAsync(m => m.Id == replyId, ct);
+    }
+
+    /// <summary>The text so far of a reply this run of its job owns, with its heartbeat.</summary>
+    public async Task<ReplyWrite> SaveProgressAsync(Guid replyId, int attempt, string content, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var now = DateTimeOffset.UtcNow;
+        var saved = await db.Messages.Where(m => m.Id == replyId && m.Attempt == attempt && m.Status == CompletionStatus.Streaming)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Content, content).SetProperty(m => m.SavedAt, now), ct);
+        return saved == 1 ? ReplyWrite.Written : await WhyNotAsync(db, replyId, ct);
+    }
+
+    /// <summary>Heartbeats for replies whose text has not changed (a long prompt): the sweep leaves them alone.</summary>
+    public async Task HeartbeatAsync(IReadOnlyCollection<Guid> replyIds, CancellationToken ct = default)
+    {
+        if (replyIds.Count == 0)
+            return;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var now = DateTimeOffset.UtcNow;
+        await db.Messages.Where(m => replyIds.Contains(m.Id) && m.Status == CompletionStatus.Streaming)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.SavedAt, now), ct);
+    }
+
+    /// <summary>The reply's final text, status and figures, if this run of its job still owns it. Not cancellable: a stopped reply must still be saved.</summary>
+    public async Task<ReplyWrite> FinishReplyAsync(Guid replyId, int attempt, string content, ReplyOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (!outcome.Status.IsFinal())
+            throw new ArgumentException("A finished reply has a final status.", nameof(outcome));
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var now = DateTimeOffset.UtcNow;
+        var saved = await db.Messages.Where(m => m.Id == replyId && m.Attempt == attempt && m.Status == CompletionStatus.Streaming)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(m => m.Content, content).SetProperty(m => m.Status, outcome.Status).SetProperty(m => m.Error, outcome.Error)
+                .SetProperty(m => m.PromptTokens, outcome.PromptTokens).SetProperty(m => m.CompletionTokens, outcome.CompletionTokens)
+                .SetProperty(m => m.TimeToFirstTokenMs, outcome.TimeToFirstTokenMs).SetProperty(m => m.TokensPerSecond, outcome.TokensPerSecond)
+                .SetProperty(m => m.SavedAt, now));
+        return saved == 1 ? ReplyWrite.Written : await WhyNotAsync(db, replyId, CancellationToken.None);
+    }
+
+    /// <summary>Removes a reply no job was ever made for, showing its question again (the job queue could not be reached).</summary>
+    public async Task DeleteQueuedReplyAsync(Guid replyId)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var reply = await db.Messages.SingleOrDefaultAsync(m => m.Id == replyId && m.Status == CompletionStatus.Queued);
+        if (reply is null)
+            return;
+        await db.Conversations.Where(c => c.Id == reply.ConversationId && c.CurrentLeafId == replyId)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.CurrentLeafId, reply.ParentId));
+        db.Messages.Remove(reply);
+        await db.SaveChangesAsync();
+    }
+
+    /// <summary>A reply stopped before any worker took it: it ends at once, empty. False when a worker has it (or it ended).</summary>
+    public async Task<bool> StopQueuedAsync(Guid replyId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Messages.Where(m => m.Id == replyId && m.Status == CompletionStatus.Queued)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Status, CompletionStatus.Stopped), ct) == 1;
+    }
+
+    /// <summary>Unfinished replies nobody has saved for <paramref name="silence"/>: their worker may be gone.</summary>
+    public async Task<IReadOnlyList<Guid>> SilentRepliesAsync(TimeSpan silence, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var before = DateTimeOffset.UtcNow - silence;
-        return await db.Messages.Where(m => m.Status == MessageStatus.Streaming && (m.SavedAt ?? m.CreatedAt) < before)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(m => m.Status, MessageStatus.Failed)
-                .SetProperty(m => m.FinishReason, "interrupted")
-                .SetProperty(m => m.Error, InterruptedError), ct);
+        return await db.Messages.Where(m => (m.Status == CompletionStatus.Queued || m.Status == CompletionStatus.Streaming) && (m.SavedAt ?? m.CreatedAt) < before)
+            .Select(m => m.Id).ToListAsync(ct);
+    }
+
+    /// <summary>
+    /// A reply whose job is gone for good (not in the job queue, silent for <paramref name="silence"/>) becomes failed,
+    /// keeping its text, so the user sees what happened and can regenerate. True when it was marked.
+    /// </summary>
+    public async Task<bool> FailInterruptedAsync(Guid replyId, TimeSpan silence, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var before = DateTimeOffset.UtcNow - silence;
+        return await db.Messages.Where(m => m.Id == replyId && (m.Status == CompletionStatus.Queued || m.Status == CompletionStatus.Streaming) && (m.SavedAt ?? m.CreatedAt) < before)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Status, CompletionStatus.Failed).SetProperty(m => m.Error, InterruptedError), ct) == 1;
     }
 
     public const string InterruptedError = "This reply was interrupted because the server stopped. Regenerate it to get a full answer.";
@@ -125,17 +291,17 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
     /// The first user message of the conversation <paramref name="replyId"/> belongs to, when that reply is the
     /// conversation's first and the title still comes from the first words; otherwise null.
     /// </summary>
-    public async Task<(Guid ConversationId, string FirstMessage)?> TitleToGenerateAsync(Guid replyId, CancellationToken ct = default)
+    public async Task<(Guid ConversationId, string UserId, string FirstMessage)?> TitleToGenerateAsync(Guid replyId, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var conversationId = await db.Messages.Where(m => m.Id == replyId).Select(m => (Guid?)m.ConversationId).SingleOrDefaultAsync(ct);
-        if (conversationId is not { } id
-            || !await db.Conversations.AnyAsync(c => c.Id == id && c.TitleSource == TitleSource.FirstWords, ct)
-            || await db.Messages.CountAsync(m => m.ConversationId == id && m.Role == MessageRole.Assistant, ct) != 1)
+        var found = await db.Messages.Where(m => m.Id == replyId).Select(m => new { m.ConversationId, m.Conversation!.UserId }).SingleOrDefaultAsync(ct);
+        if (found is null
+            || !await db.Conversations.AnyAsync(c => c.Id == found.ConversationId && c.TitleSource == TitleSource.FirstWords, ct)
+            || await db.Messages.CountAsync(m => m.ConversationId == found.ConversationId && m.Role == MessageRole.Assistant, ct) != 1)
             return null;
-        var first = await db.Messages.Where(m => m.ConversationId == id && m.Role == MessageRole.User)
+        var first = await db.Messages.Where(m => m.ConversationId == found.ConversationId && m.Role == MessageRole.User)
             .OrderBy(m => m.CreatedAt).Select(m => m.Content).FirstAsync(ct);
-        return (id, first);
+        return (found.ConversationId, found.UserId, first);
     }
 
     /// <summary>The model's title, unless the user renamed the chat meanwhile. True when it was stored.</summary>
@@ -146,23 +312,6 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         return await db.Conversations.Where(c => c.Id == conversationId && c.TitleSource == TitleSource.FirstWords)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.Title, title).SetProperty(c => c.TitleSource, TitleSource.Model), ct) == 1;
-    }
-
-    /// <summary>The reply's final text, status and figures. Not cancellable: a stopped reply must still be saved.</summary>
-    public async Task FinishReplyAsync(Guid replyId, string content, ReplyOutcome outcome)
-    {
-        ArgumentNullException.ThrowIfNull(outcome);
-        await using var db = await dbFactory.CreateDbContextAsync();
-        var reply = await db.Messages.SingleAsync(m => m.Id == replyId);
-        reply.Content = content;
-        reply.Status = outcome.Status;
-        reply.FinishReason = outcome.FinishReason;
-        reply.Error = outcome.Error;
-        reply.PromptTokens = outcome.PromptTokens;
-        reply.CompletionTokens = outcome.CompletionTokens;
-        reply.TimeToFirstTokenMs = outcome.TimeToFirstTokenMs;
-        reply.TokensPerSecond = outcome.TokensPerSecond;
-        await db.SaveChangesAsync();
     }
 
     public async Task<bool> RenameAsync(string userId, Guid id, string title, CancellationToken ct = default)
@@ -180,14 +329,28 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
     public Task<bool> SetSettingsAsync(string userId, Guid id, string model, ConversationSettings settings, CancellationToken ct = default) =>
         UpdateAsync(userId, id, c => (c.Model, c.Settings) = (model, Copy(settings)), ct);
 
-    /// <summary>Shows the branch through <paramref name="leafId"/> (sibling navigation).</summary>
-    public async Task<bool> SetCurrentLeafAsync(string userId, Guid id, Guid leafId, CancellationToken ct = default)
+    /// <summary>
+    /// Shows another version of a turn: the branch through <paramref name="versionId"/> down to its newest message
+    /// (each step the latest child), as the user left it.
+    /// </summary>
+    public async Task<bool> ShowVersionAsync(string userId, Guid id, Guid versionId, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        if (!await db.Messages.AnyAsync(m => m.Id == leafId && m.ConversationId == id && m.Conversation!.UserId == userId, ct))
+        if (!await db.Conversations.AnyAsync(c => c.Id == id && c.UserId == userId, ct))
+            return false;
+        var leaf = await db.Database.SqlQuery<Guid>($"""
+            WITH RECURSIVE down AS (
+                SELECT m."Id", 0 AS depth FROM "Messages" AS m WHERE m."Id" = {versionId} AND m."ConversationId" = {id}
+                UNION ALL
+                SELECT child."Id", down.depth + 1 FROM down
+                CROSS JOIN LATERAL (SELECT c."Id" FROM "Messages" AS c WHERE c."ParentId" = down."Id" ORDER BY c."CreatedAt" DESC LIMIT 1) AS child
+            )
+            SELECT "Id" AS "Value" FROM down ORDER BY depth DESC LIMIT 1
+            """).ToListAsync(ct);
+        if (leaf.Count == 0)
             return false;
         return await db.Conversations.Where(c => c.Id == id && c.UserId == userId)
-            .ExecuteUpdateAsync(s => s.SetProperty(c => c.CurrentLeafId, leafId), ct) == 1;
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.CurrentLeafId, leaf[0]), ct) == 1;
     }
 
     public async Task<bool> DeleteAsync(string userId, Guid id, CancellationToken ct = default)
@@ -201,20 +364,12 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
     {
         if (rating is not (null or 1 or -1))
             throw new ArgumentOutOfRangeException(nameof(rating), rating, "A rating is +1, -1 or none.");
+        comment = string.IsNullOrWhiteSpace(comment) ? null : comment.Trim();
+        if (comment?.Length > ConversationConfiguration.MaxRatingCommentLength)
+            throw new ArgumentException($"A comment can be at most {ConversationConfiguration.MaxRatingCommentLength:N0} characters; this one has {comment.Length:N0}.", nameof(comment));
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         return await db.Messages.Where(m => m.Id == messageId && m.Role == MessageRole.Assistant && m.Conversation!.UserId == userId)
-            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Rating, rating).SetProperty(m => m.RatingComment, string.IsNullOrWhiteSpace(comment) ? null : comment.Trim()), ct) == 1;
-    }
-
-    /// <summary>The messages from the root to <paramref name="leafId"/>, in order: what the user sees and the model reads.</summary>
-    public static IReadOnlyList<Message> PathTo(IReadOnlyList<Message> messages, Guid? leafId)
-    {
-        var byId = messages.ToDictionary(m => m.Id);
-        var path = new List<Message>();
-        for (var id = leafId; id is { } current && byId.TryGetValue(current, out var message); id = message.ParentId)
-            path.Add(message);
-        path.Reverse();
-        return path;
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Rating, rating).SetProperty(m => m.RatingComment, comment), ct) == 1;
     }
 
     /// <summary>The first words of the first message, until the model's title arrives.</summary>
@@ -224,6 +379,9 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
         var title = string.Join(' ', words.Take(TitleWords)) + (words.Length > TitleWords ? "…" : "");
         return title.Length <= ConversationConfiguration.MaxTitleLength ? title : title[..(ConversationConfiguration.MaxTitleLength - 1)] + "…";
     }
+
+    private static async Task<ReplyWrite> WhyNotAsync(AppDbContext db, Guid replyId, CancellationToken ct) =>
+        await db.Messages.AnyAsync(m => m.Id == replyId, ct) ? ReplyWrite.TakenOver : ReplyWrite.Gone;
 
     private async Task<bool> UpdateAsync(string userId, Guid id, Action<Conversation> change, CancellationToken ct)
     {
@@ -242,13 +400,3 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
     private static string EscapeLike(string text) =>
         text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 }
-
-/// <summary>How a reply ended, with the figures the footer shows.</summary>
-public sealed record ReplyOutcome(
-    MessageStatus Status,
-    string? FinishReason = null,
-    string? Error = null,
-    int? PromptTokens = null,
-    int? CompletionTokens = null,
-    int? TimeToFirstTokenMs = null,
-    double? TokensPerSecond = null);

@@ -1,9 +1,8 @@
+using ChatBlazor.Core.Completions;
+
 namespace ChatBlazor.Core.Conversations;
 
 public enum MessageRole { User, Assistant }
-
-/// <summary>A user message is always <see cref="Complete"/>; a reply goes Streaming → Complete, Stopped or Failed.</summary>
-public enum MessageStatus { Streaming, Complete, Stopped, Failed }
 
 /// <summary>A node of a conversation's tree. Siblings share a parent: the versions of one turn.</summary>
 public sealed class Message
@@ -15,13 +14,19 @@ public sealed class Message
 
     public MessageRole Role { get; set; }
     public string Content { get; set; } = "";
-    public MessageStatus Status { get; set; } = MessageStatus.Complete;
+    /// <summary>A user message is always <see cref="CompletionStatus.Complete"/>; a reply goes Queued → Streaming → an ending.</summary>
+    public CompletionStatus Status { get; set; } = CompletionStatus.Complete;
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
     /// <summary>
-    /// A streaming reply's heartbeat: its job saves it at least every second. A reply still streaming long after its
-    /// last save lost its job (the server stopped) and is marked failed, keeping its text.
+    /// A reply's heartbeat: the worker running it saves it at least every few seconds. A reply still unfinished long
+    /// after its last save, whose job is gone, lost its worker for good and is marked failed, keeping its text.
     /// </summary>
     public DateTimeOffset? SavedAt { get; set; }
+    /// <summary>
+    /// Which run of the reply's job may write it: every claim of the job adds one, and a save from an earlier run
+    /// (a worker that stalled while another took its job over) changes nothing.
+    /// </summary>
+    public int Attempt { get; set; }
 
     // Replies only: what produced them and how fast.
     public string? Model { get; set; }
@@ -30,7 +35,6 @@ public sealed class Message
     public int? CompletionTokens { get; set; }
     public int? TimeToFirstTokenMs { get; set; }
     public double? TokensPerSecond { get; set; }
-    public string? FinishReason { get; set; }
     public string? Error { get; set; }
 
     /// <summary>The user's thumbs: +1, −1 or none, with an optional comment, for the admin console.</summary>

@@ -8,11 +8,14 @@ public sealed record CounterResult(bool Admitted, IReadOnlyList<long> Values, in
 
 /// <summary>
 /// Where the counters live. Each call is one atomic decision over all its counters: every cost is added, or none.
-/// Redis in production (Web/Limits/RedisLimitCounters), <see cref="MemoryLimitCounters"/> while Redis is away.
+/// Redis in production (<see cref="RedisLimitCounters"/>), <see cref="MemoryLimitCounters"/> while Redis is away.
 /// </summary>
 public interface ILimitCounters
 {
     Task<CounterResult> ReserveAsync(IReadOnlyList<Counter> counters, CancellationToken ct = default);
+
+    /// <summary>The decision <see cref="ReserveAsync"/> would make now, adding nothing.</summary>
+    Task<CounterResult> CheckAsync(IReadOnlyList<Counter> counters, CancellationToken ct = default);
 
     /// <summary>Adds each delta to its counter if the counter's window is still open (a closed window is gone).</summary>
     Task SettleAsync(IReadOnlyList<(string Key, long Delta)> deltas, CancellationToken ct = default);
@@ -26,7 +29,11 @@ public sealed class MemoryLimitCounters(TimeProvider clock) : ILimitCounters
     private readonly Lock _lock = new();
     private readonly Dictionary<string, (long Value, DateTimeOffset Expires)> _counters = new(StringComparer.Ordinal);
 
-    public Task<CounterResult> ReserveAsync(IReadOnlyList<Counter> counters, CancellationToken ct = default)
+    public Task<CounterResult> ReserveAsync(IReadOnlyList<Counter> counters, CancellationToken ct = default) => Task.FromResult(Decide(counters, commit: true));
+
+    public Task<CounterResult> CheckAsync(IReadOnlyList<Counter> counters, CancellationToken ct = default) => Task.FromResult(Decide(counters, commit: false));
+
+    private CounterResult Decide(IReadOnlyList<Counter> counters, bool commit)
     {
         lock (_lock)
         {
@@ -34,7 +41,9 @@ public sealed class MemoryLimitCounters(TimeProvider clock) : ILimitCounters
             var values = counters.Select(c => Current(c.Key, now)).ToArray();
             for (var i = 0; i < counters.Count; i++)
                 if (values[i] + counters[i].Cost > counters[i].Limit)
-                    return Task.FromResult(new CounterResult(false, values, i));
+                    return new CounterResult(false, values, i);
+            if (!commit)
+                return new CounterResult(true, values);
             for (var i = 0; i < counters.Count; i++)
             {
                 values[i] += counters[i].Cost;
@@ -43,7 +52,7 @@ public sealed class MemoryLimitCounters(TimeProvider clock) : ILimitCounters
             if (_counters.Count > 100_000)
                 foreach (var stale in _counters.Where(c => c.Value.Expires <= now).Select(c => c.Key).ToList())
                     _counters.Remove(stale);
-            return Task.FromResult(new CounterResult(true, values));
+            return new CounterResult(true, values);
         }
     }
 

@@ -3,17 +3,22 @@ using Microsoft.Extensions.Configuration;
 namespace ChatBlazor.Core.Limits;
 
 /// <summary>
-/// What a plan allows: requests and tokens per minute, tokens per day, and which models (empty: all). A request's
-/// tokens are its prompt plus its reply budget while it runs, its real count once it ends.
+/// What a plan allows: requests and tokens per minute, tokens per day, which models (empty: all), and how many
+/// replies may run at once (chat and API together), so a few accounts cannot fill the engine's queue for everyone.
+/// A request's tokens are its prompt plus its reply budget while it runs, its real count once it ends.
 /// </summary>
-public sealed record Plan(string Name, long RequestsPerMinute, long TokensPerMinute, long TokensPerDay, IReadOnlyList<string> Models)
+public sealed record Plan(string Name, long RequestsPerMinute, long TokensPerMinute, long TokensPerDay, IReadOnlyList<string> Models,
+    int ConcurrentReplies = Plan.DefaultConcurrentReplies)
 {
+    public const int DefaultConcurrentReplies = 4;
+
     public bool Allows(string model) => Models.Count == 0 || Models.Contains(model, StringComparer.Ordinal);
 }
 
 /// <summary>
 /// The plans from configuration: <c>Plans:&lt;Name&gt;:RequestsPerMinute</c>, <c>…:TokensPerMinute</c>,
-/// <c>…:TokensPerDay</c>, optional <c>…:Models</c>, and <c>Plans:DefaultPlan</c> (Free unless set), the plan new users get.
+/// <c>…:TokensPerDay</c>, optional <c>…:Models</c> and <c>…:ConcurrentReplies</c>, and <c>Plans:DefaultPlan</c>
+/// (Free unless set), the plan new users get.
 /// </summary>
 public sealed class PlanCatalog
 {
@@ -43,7 +48,8 @@ public sealed class PlanCatalog
                 ? v
                 : throw new InvalidOperationException($"{Section}:{child.Key}:{key} must be a whole number above 0 (it is '{child[key]}').");
             var models = child.GetSection("Models").GetChildren().Select(m => m.Value).OfType<string>().ToArray();
-            plans[child.Key] = new Plan(child.Key, Positive("RequestsPerMinute"), Positive("TokensPerMinute"), Positive("TokensPerDay"), models);
+            var concurrent = child["ConcurrentReplies"] is null ? Plan.DefaultConcurrentReplies : (int)Math.Min(Positive("ConcurrentReplies"), 10_000);
+            plans[child.Key] = new Plan(child.Key, Positive("RequestsPerMinute"), Positive("TokensPerMinute"), Positive("TokensPerDay"), models, concurrent);
         }
         if (plans.Count == 0)
             throw new InvalidOperationException($"No plans configured: set {Section}:<Name>:RequestsPerMinute, TokensPerMinute and TokensPerDay.");

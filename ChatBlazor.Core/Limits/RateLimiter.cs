@@ -44,7 +44,15 @@ public sealed class RateLimiter(ILimitCounters shared, MemoryLimitCounters local
     /// <summary>True while decisions are made in this process because the shared store failed.</summary>
     public bool Degraded => Volatile.Read(ref _degraded) == 1;
 
-    public async Task<LimitDecision> ReserveAsync(LimitSubject subject, long tokens, CancellationToken ct = default)
+    public Task<LimitDecision> ReserveAsync(LimitSubject subject, long tokens, CancellationToken ct = default) => DecideAsync(subject, tokens, commit: true, ct);
+
+    /// <summary>
+    /// Whether a request of one token would be admitted now, reserving nothing: a cheap refusal, before a long prompt
+    /// is tokenized, for a caller already over a limit.
+    /// </summary>
+    public Task<LimitDecision> CheckAsync(LimitSubject subject, CancellationToken ct = default) => DecideAsync(subject, 1, commit: false, ct);
+
+    private async Task<LimitDecision> DecideAsync(LimitSubject subject, long tokens, bool commit, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(subject);
         ArgumentOutOfRangeException.ThrowIfNegative(tokens);
@@ -60,11 +68,13 @@ public sealed class RateLimiter(ILimitCounters shared, MemoryLimitCounters local
             kinds.AddRange([(LimitKind.RequestsPerMinute, ofKey), (LimitKind.TokensPerMinute, ofKey), (LimitKind.TokensPerDay, ofKey)]);
         }
 
-        var (result, isLocal, used) = await DecideAsync(counters, ct);
+        var (result, isLocal, used) = await CountAsync(counters, commit, ct);
         LimitStatus Tightest(LimitKind kind) => Enumerable.Range(0, counters.Count).Where(i => kinds[i].Kind == kind)
             .Select(i => new LimitStatus(used[i].Limit, Math.Max(0, used[i].Limit - result.Values[i]), used[i].WindowEnd))
             .MinBy(s => s.Remaining)!;
         var (requests, tokensPerMinute, daily) = (Tightest(LimitKind.RequestsPerMinute), Tightest(LimitKind.TokensPerMinute), Tightest(LimitKind.TokensPerDay));
+        if (result.Admitted && !commit)
+            return new LimitDecision(true, requests, tokensPerMinute, daily, null);
         if (result.Admitted)
             return new LimitDecision(true, requests, tokensPerMinute, daily, new Reservation(
                 [.. Enumerable.Range(0, counters.Count).Where(i => kinds[i].Kind != LimitKind.RequestsPerMinute).Select(i => counters[i].Key)], tokens, isLocal));
@@ -117,13 +127,13 @@ public sealed class RateLimiter(ILimitCounters shared, MemoryLimitCounters local
         return new LimitStatus(limit, Math.Max(0, limit - await local.ReadAsync(key, ct)), day);
     }
 
-    private async Task<(CounterResult Result, bool Local, IReadOnlyList<Counter> Used)> DecideAsync(List<Counter> counters, CancellationToken ct)
+    private async Task<(CounterResult Result, bool Local, IReadOnlyList<Counter> Used)> CountAsync(List<Counter> counters, bool commit, CancellationToken ct)
     {
         if (UseShared())
         {
             try
             {
-                var result = await shared.ReserveAsync(counters, ct);
+                var result = commit ? await shared.ReserveAsync(counters, ct) : await shared.CheckAsync(counters, ct);
                 if (Interlocked.Exchange(ref _degraded, 0) == 1)
                     log.LogWarning("Rate limits are shared again: the limit store is back");
                 Volatile.Write(ref _sharedDownUntil, 0);
@@ -137,7 +147,7 @@ public sealed class RateLimiter(ILimitCounters shared, MemoryLimitCounters local
             }
         }
         var reduced = counters.Select(c => c with { Limit = Math.Max(1, c.Limit / LocalShare) }).ToList();
-        return (await local.ReserveAsync(reduced, ct), true, reduced);
+        return (commit ? await local.ReserveAsync(reduced, ct) : await local.CheckAsync(reduced, ct), true, reduced);
     }
 
     private bool UseShared() => clock.GetUtcNow().UtcTicks >= Volatile.Read(ref _sharedDownUntil);

@@ -12,9 +12,3 @@ public sealed class UserPlans(IDbContextFactory<AppDbContext> dbFactory, PlanCat
         return catalog.For(await db.Users.Where(u => u.Id == userId).Select(u => u.Plan).SingleOrDefaultAsync(ct));
     }
 }
-
-/// <summary>A chat reply refused by a limit; the message says which and when it resets.</summary>
-public sealed class QuotaExceededException(string message, DateTimeOffset retryAt) : Exception(message)
-{
-    public DateTimeOffset RetryAt { get; } = retryAt;
-}

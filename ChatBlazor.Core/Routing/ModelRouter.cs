@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
-using ChatBlazor.Inference.Chat;
-using ChatBlazor.Inference.Generation;
-using ChatBlazor.Inference.Serving;
+using ChatBlazor.Inference.Contracts;
 
 namespace ChatBlazor.Core.Routing;
 
@@ -28,12 +26,15 @@ public sealed class ModelRouter : IInferenceEngine
 
     public IReadOnlyList<ModelInfo> Models { get; }
 
-    public int CountChatTokens(string model, IReadOnlyList<ChatMessage> messages) =>
-        (_byModel.GetValueOrDefault(model) ?? throw new ModelNotFoundException(model)).CountChatTokens(model, messages);
+    public TokenizedPrompt TokenizeChat(string model, IReadOnlyList<ChatMessage> messages) => EngineOf(model).TokenizeChat(model, messages);
+
+    public TokenizedPrompt Tokenize(string model, string text) => EngineOf(model).Tokenize(model, text);
+
+    private IInferenceEngine EngineOf(string model) => _byModel.GetValueOrDefault(model) ?? throw new ModelNotFoundException(model);
 
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var engine = _byModel.GetValueOrDefault(request.Model) ?? throw new ModelNotFoundException(request.Model);
+        var engine = EngineOf(request.Model);
         await foreach (var chunk in engine.GenerateAsync(request, cancellationToken))
             yield return chunk;
     }

@@ -1,10 +1,6 @@
+using ChatBlazor.Inference.Contracts;
+
 namespace ChatBlazor.Inference.Sampling;
-
-/// <summary>An alternative token; <see cref="Text"/> is its decoded text when the model has a tokenizer.</summary>
-public sealed record TopToken(int Id, float Logprob, string? Text = null);
-
-/// <summary>The chosen token, its log-probability under the model, and the most likely alternatives.</summary>
-public sealed record SampledToken(int Id, float Logprob, IReadOnlyList<TopToken>? Top, string? Text = null);
 
 /// <summary>
 /// Turns one step's logits into a token for one sequence: bias, penalties, then greedy or temperature/top-k/top-p/min-p

@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Runtime.CompilerServices;
-using ChatBlazor.Inference.Chat;
 using ChatBlazor.Inference.Generation;
 
 namespace ChatBlazor.Inference.Serving;
@@ -55,8 +54,14 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     /// <summary>KV cache memory in use by a model's running sequences and cached prefixes, in bytes.</summary>
     public long KvCacheBytesInUse(string model) => _schedulers[model].KvBytesInUse;
 
-    public int CountChatTokens(string model, IReadOnlyList<ChatMessage> messages) =>
-        (_schedulers.GetValueOrDefault(model) ?? throw new ModelNotFoundException(model)).Model.EncodeChat(messages).Count;
+    public TokenizedPrompt TokenizeChat(string model, IReadOnlyList<ChatMessage> messages) => Exact(Loaded(model).EncodeChat(messages));
+
+    public TokenizedPrompt Tokenize(string model, string text) =>
+        Exact((Loaded(model).Tokenizer ?? throw new ArgumentException($"model {model} takes token ids only", "prompt")).Encode(text));
+
+    private LoadedModel Loaded(string model) => (_schedulers.GetValueOrDefault(model) ?? throw new ModelNotFoundException(model)).Model;
+
+    private static TokenizedPrompt Exact(IReadOnlyList<int> ids) => new(ids.Count, ids);
 
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace ChatBlazor.Inference.Serving;
 
 /// <summary>Exceptions as OpenAI's error object, <c>{"error":{"message","type","param","code"}}</c>; never a stack trace.</summary>
-internal static class OpenAiErrors
+public static class OpenAiErrors
 {
     private const string InvalidRequest = "invalid_request_error";
     private const string ServerError = "server_error";
@@ -16,6 +16,10 @@ internal static class OpenAiErrors
         EngineOverloadedException o => (StatusCodes.Status503ServiceUnavailable, new ErrorBody(o.Message, ServerError, null, "engine_overloaded")),
         EngineUnavailableException u => (StatusCodes.Status503ServiceUnavailable, new ErrorBody(u.Message, ServerError, null, "engine_unavailable")),
         ArgumentException a => (StatusCodes.Status400BadRequest, new ErrorBody(MessageOf(a), InvalidRequest, a.ParamName, null)),
+        // raise_exception is the template refusing these messages (roles that do not alternate, say): the caller's
+        // to fix. Any other template failure is the model folder's.
+        ChatTemplateException { RaisedByTemplate: true } t => (StatusCodes.Status400BadRequest, new ErrorBody($"The model's chat template refused these messages: {t.Message}", InvalidRequest, "messages", "chat_template_error")),
+        ChatTemplateException t => (StatusCodes.Status500InternalServerError, new ErrorBody($"The model's chat template failed: {t.Message}", ServerError, null, "chat_template_error")),
         _ => (StatusCodes.Status500InternalServerError, new ErrorBody("The server had an error while processing your request.", ServerError, null, null)),
     };
 
@@ -29,7 +33,7 @@ internal static class OpenAiErrors
         return (StatusCodes.Status400BadRequest, new ErrorBody(message, InvalidRequest, param, null));
     }
 
-    public static async Task WriteAsync(HttpContext http, ILogger log, (int Status, ErrorBody Body) error, Exception e)
+    public static async Task WriteAsync(HttpContext http, ILogger log, (int Status, ErrorBody Body) error, Exception? e)
     {
         Log(log, error.Status, error.Body, e);
         http.Response.StatusCode = error.Status;
@@ -38,7 +42,7 @@ internal static class OpenAiErrors
         await http.Response.WriteAsJsonAsync(new ErrorResponse(error.Body), OpenAiJson.Options, http.RequestAborted);
     }
 
-    public static void Log(ILogger log, int status, ErrorBody body, Exception e)
+    public static void Log(ILogger log, int status, ErrorBody body, Exception? e)
     {
         // Only the unexpected deserves a stack trace; a 4xx is the client's business and a 503 is load.
         if (status >= 500 && body.Code is null)

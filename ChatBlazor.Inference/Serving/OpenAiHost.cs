@@ -39,11 +39,8 @@ public static class OpenAiHost
         app.MapGet("/metrics", Metrics).WithName("Metrics").WithTags("Operations");
         var v1 = app.MapGroup("/v1").WithTags("OpenAI");
         v1.MapGet("/models", ListModels).WithName("ListModels");
-        // Lambdas, not the methods: their optional gate parameter would otherwise be bound from the request body.
-        v1.MapPost("/chat/completions", (HttpContext http, IInferenceEngine e, ILoggerFactory loggers) => OpenAiCompletions.ChatAsync(http, e, loggers))
-            .WithName("CreateChatCompletion");
-        v1.MapPost("/completions", (HttpContext http, IInferenceEngine e, ILoggerFactory loggers) => OpenAiCompletions.TextAsync(http, e, loggers))
-            .WithName("CreateCompletion");
+        v1.MapPost("/chat/completions", OpenAiCompletions.ChatAsync).WithName("CreateChatCompletion");
+        v1.MapPost("/completions", OpenAiCompletions.TextAsync).WithName("CreateCompletion");
         return app;
     }
 

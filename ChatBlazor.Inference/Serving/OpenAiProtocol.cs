@@ -61,6 +61,10 @@ public sealed record ChatCompletionRequest : OpenAiSamplingRequest
     public int? MaxCompletionTokens { get; init; }
     public bool? Logprobs { get; init; }
     public int? TopLogprobs { get; init; }
+    /// <summary>Extension (vLLM's): the last message is an assistant reply to continue, not to answer.</summary>
+    public bool? ContinueFinalMessage { get; init; }
+    /// <summary>Extension (vLLM's): false with <see cref="ContinueFinalMessage"/>; accepted and otherwise ignored.</summary>
+    public bool? AddGenerationPrompt { get; init; }
 }
 
 public sealed record ChatMessageRequest

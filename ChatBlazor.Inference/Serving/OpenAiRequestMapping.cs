@@ -25,7 +25,13 @@ internal static class OpenAiRequestMapping
             ContentText(m.Content, i))).ToList();
         var sampling = ToSampling(request, request.MaxCompletionTokens ?? request.MaxTokens,
             request.Logprobs == true ? request.TopLogprobs ?? 0 : null);
-        return new CompletionRequest(model, sampling, Messages: chat);
+        if (request.ContinueFinalMessage != true)
+            return new CompletionRequest(model, sampling, Messages: chat);
+        // vLLM's extension, which the web app's remote client sends to resume a reply: the last message is the
+        // start of the reply, to be continued rather than answered.
+        if (chat[^1].Role != "assistant")
+            throw Invalid("continue_final_message", "continue_final_message needs an assistant message last");
+        return new CompletionRequest(model, sampling, Messages: chat[..^1], AssistantPrefix: chat[^1].Content);
     }
 
     public static CompletionRequest ToCompletionRequest(this CompletionsRequest request)

@@ -10,16 +10,23 @@ internal static class RemoteRequests
     public static OpenAiSamplingRequest Build(CompletionRequest request)
     {
         var s = request.Sampling;
+        var prefix = request.AssistantPrefix is { Length: > 0 } p ? p : null;
         OpenAiSamplingRequest body = request.Messages is { } messages
             ? new ChatCompletionRequest
             {
-                Messages = [.. messages.Select(m => new ChatMessageRequest { Role = m.Role, Content = JsonSerializer.SerializeToElement(m.Content) })],
+                // A reply to continue goes last, as the assistant message continue_final_message names.
+                Messages = [.. (prefix is null ? messages : [.. messages, new ChatMessage("assistant", prefix)])
+                    .Select(m => new ChatMessageRequest { Role = m.Role, Content = JsonSerializer.SerializeToElement(m.Content) })],
                 Logprobs = s.TopLogprobs is null ? null : true,
                 TopLogprobs = s.TopLogprobs,
+                ContinueFinalMessage = prefix is null ? null : true,
+                AddGenerationPrompt = prefix is null ? null : false,
             }
             : new CompletionsRequest
             {
-                Prompt = request.PromptTokens is { } ids ? JsonSerializer.SerializeToElement(ids) : JsonSerializer.SerializeToElement(request.Prompt ?? ""),
+                Prompt = request.PromptTokens is { } ids
+                    ? (prefix is null ? JsonSerializer.SerializeToElement(ids) : throw new ArgumentException("a remote host cannot continue a prompt of token ids", "prompt"))
+                    : JsonSerializer.SerializeToElement((request.Prompt ?? "") + prefix),
                 Logprobs = s.TopLogprobs,
             };
         // Extensions (top_k, min_p, repetition_penalty, ignore_eos) only when used: OpenAI itself rejects them.

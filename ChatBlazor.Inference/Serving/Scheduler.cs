@@ -55,6 +55,8 @@ internal sealed class Scheduler : IDisposable
             (null, null, { } text) => (Model.Tokenizer ?? throw new ArgumentException($"model {Model.Name} takes token ids only", "prompt")).Encode(text).ToList(),
             _ => throw new ArgumentException("give exactly one of messages, prompt or prompt tokens", "prompt"),
         };
+        if (request.AssistantPrefix is { Length: > 0 } prefix)
+            prompt.AddRange((Model.Tokenizer ?? throw new ArgumentException($"model {Model.Name} takes token ids only", "prompt")).Encode(prefix));
         var field = request.Messages is null ? "prompt" : "messages";
         Completion.CheckPrompt(prompt, Config, field);
         if (KvCache.BytesFor(Config, prompt.Count + 1, Model.Model.Device) > _options.KvCacheBytes)

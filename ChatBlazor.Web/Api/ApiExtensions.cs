@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text;
 using ChatBlazor.Core.ApiKeys;
+using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Data;
 using ChatBlazor.Core.Limits;
 using ChatBlazor.Inference.Serving;
@@ -32,7 +33,7 @@ public static class ApiExtensions
     public static void AddApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ApiKeyStore>();
-        builder.Services.AddSingleton<CompletionGate>();
+        builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var jwt = builder.Configuration.GetSection(JwtOptions.Section).Get<JwtOptions>() ?? new();
         if (jwt.IsConfigured && (Encoding.UTF8.GetByteCount(jwt.SigningKey) < 32 || jwt.Issuer.Length == 0 || jwt.Audience.Length == 0))
@@ -86,20 +87,16 @@ public static class ApiExtensions
     {
         var v1 = app.MapGroup("/v1").WithTags("OpenAI").RequireAuthorization(policy => policy
             .AddAuthenticationSchemes(ApiAuthentication.Scheme).RequireAuthenticatedUser());
-        v1.MapGet("/models", ListModels);
-        v1.MapPost("/chat/completions", (HttpContext http, IInferenceEngine engine, ILoggerFactory loggers, CompletionGate gate) =>
-            OpenAiCompletions.ChatAsync(http, engine, loggers, gate));
-        v1.MapPost("/completions", (HttpContext http, IInferenceEngine engine, ILoggerFactory loggers, CompletionGate gate) =>
-            OpenAiCompletions.TextAsync(http, engine, loggers, gate));
+        v1.MapGet("/models", ListModels).WithName("ListModels");
+        v1.MapPost("/chat/completions", CompletionEndpoints.ChatAsync).WithName("CreateChatCompletion");
+        v1.MapPost("/completions", CompletionEndpoints.TextAsync).WithName("CreateCompletion");
+        v1.Map("/{**path}", CompletionEndpoints.NotFoundAsync).WithName("UnknownApiPath");
     }
 
     private static readonly long Started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
     /// <summary>The models the caller's plan may use.</summary>
-    private static JsonHttpResult<ModelList> ListModels(ClaimsPrincipal user, IInferenceEngine engine, PlanCatalog plans)
-    {
-        var plan = plans.For(user.FindFirstValue(ApiClaims.Plan));
-        return TypedResults.Json(new ModelList("list", [.. engine.Models.Where(m => plan.Allows(m.Name))
+    private static JsonHttpResult<ModelList> ListModels(ClaimsPrincipal user, CompletionPipeline pipeline, PlanCatalog plans) =>
+        TypedResults.Json(new ModelList("list", [.. pipeline.ModelsFor(plans.For(user.FindFirstValue(ApiClaims.Plan)))
             .Select(m => new ModelCard(m.Name, "model", Started, "chatblazor", m.ContextWindow))]), OpenAiJson.Options);
-    }
 }

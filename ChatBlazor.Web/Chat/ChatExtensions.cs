@@ -1,19 +1,33 @@
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
+using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Conversations;
+using ChatBlazor.Core.Limits;
+using ChatBlazor.Core.Replies;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace ChatBlazor.Web.Chat;
 
 public static class ChatExtensions
 {
+    /// <summary>
+    /// What chat and API share: plans and limits, the completion pipeline, conversations and reply jobs (this
+    /// instance's worker included). The host waits at shutdown for running replies to finish or be handed over.
+    /// </summary>
     public static void AddChat(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<ConversationStore>();
-        builder.Services.AddSingleton<ReplyJobs>();
-        builder.Services.AddHostedService<AbandonedReplies>();
+        builder.Services.AddLimits(builder.Configuration);
+        builder.Services.AddCompletions();
+        builder.Services.AddReplies();
+        var grace = builder.Configuration.GetSection(ReplyOptions.Section).Get<ReplyOptions>()?.ShutdownGrace ?? new ReplyOptions().ShutdownGrace;
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = grace + TimeSpan.FromSeconds(15));
     }
+
+    /// <summary>False for a worker-only instance (Replies:Role = Worker): it answers health checks and runs replies, nothing else.</summary>
+    public static bool ServesUsers(this WebApplication app) =>
+        app.Services.GetRequiredService<IOptions<ReplyOptions>>().Value.Role != InstanceRole.Worker;
 
     /// <summary>Export of the visible branch: <c>/chat/{id}/export.md</c> and <c>/chat/{id}/export.json</c>.</summary>
     public static void MapChat(this WebApplication app)
@@ -50,13 +64,8 @@ public static class ChatExtensions
         });
     }
 
-    private static async Task<(Conversation, IReadOnlyList<Message>)?> VisiblePathAsync(ConversationStore store, ClaimsPrincipal user, Guid id)
-    {
-        var userId = user.FindFirstValue(ClaimTypes.NameIdentifier);
-        if (userId is null || await store.GetAsync(userId, id) is not { } conversation)
-            return null;
-        return (conversation, ConversationStore.PathTo(conversation.Messages, conversation.CurrentLeafId));
-    }
+    private static async Task<(Conversation, IReadOnlyList<Message>)?> VisiblePathAsync(ConversationStore store, ClaimsPrincipal user, Guid id) =>
+        user.FindFirstValue(ClaimTypes.NameIdentifier) is { } userId ? await store.PathAsync(userId, id) : null;
 
     private static string FileName(Conversation conversation, string extension)
     {

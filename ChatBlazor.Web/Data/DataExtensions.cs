@@ -25,8 +25,10 @@ public static class DataExtensions
 
         // The factory also registers AppDbContext as scoped for Identity; interactive components use the factory,
         // because a scoped context would live as long as the circuit.
+        // Transient failures (a restart, a failover, a dropped connection) are retried with back-off for about a
+        // minute, so a database restart mid-reply loses no text and no usage row.
         builder.Services.AddDbContextFactory<AppDbContext>(options => options.UseNpgsql(connectionString,
-            npgsql => npgsql.MigrationsAssembly(AppDbContext.MigrationsAssembly)));
+            npgsql => npgsql.MigrationsAssembly(AppDbContext.MigrationsAssembly).EnableRetryOnFailure()));
 
         builder.Services.AddDataProtection()
             .SetApplicationName("ChatBlazor")

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using ChatBlazor.Core.Routing;
+using ChatBlazor.Inference.Contracts;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Serving;
 using Microsoft.Extensions.Options;

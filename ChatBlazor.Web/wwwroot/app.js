@@ -26,15 +26,39 @@ window.chatBlazor = {
   },
 };
 
-// The composer's keys: Enter sends what is in the box (handed to the page directly, so a message typed and sent at
-// once is not lost to a send button that has not heard of it yet), Shift+Enter is a new line, Esc stops the reply.
-window.chatBlazor.bindComposer = (input, page) => {
+// The composer (Chat/Composer.razor). Its text stays here while the user types: only whether the box is empty
+// crosses the circuit, when that changes. Enter sends the text (handed to the component directly, so a message
+// typed and sent at once is not lost to a send button that has not heard of it yet), Shift+Enter is a new line,
+// Esc stops the reply. Text longer than a message may be is not sent at all: only its length is.
+window.chatBlazor.bindComposer = (input, composer, maxLength) => {
+  input._composer = composer;
+  input._maxLength = maxLength;
+  let hasText = false;
+  input.addEventListener('input', () => {
+    const now = input.value.trim().length > 0;
+    if (now !== hasText) {
+      hasText = now;
+      composer.invokeMethodAsync('SetHasText', now);
+    }
+  });
   input.addEventListener('keydown', event => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      page.invokeMethodAsync('SendTextAsync', input.value);
+      const text = window.chatBlazor.composerText(input);
+      if (text !== null) composer.invokeMethodAsync('SendTextAsync', text);
     }
   });
+};
+window.chatBlazor.composerText = input => {
+  if (input.value.length > input._maxLength) {
+    input._composer.invokeMethodAsync('TooLongAsync', input.value.length);
+    return null;
+  }
+  return input.value;
+};
+window.chatBlazor.clearComposer = input => {
+  input.value = '';
+  input.dispatchEvent(new Event('input'));
 };
 document.addEventListener('keydown', event => {
   if (event.key === 'Escape') document.querySelector('[data-testid="stop-button"]')?.click();

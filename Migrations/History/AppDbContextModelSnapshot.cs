@@ -122,6 +122,9 @@ namespace ChatBlazor.Migrations.History
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer");
+
                     b.Property<int?>("CompletionTokens")
                         .HasColumnType("integer");
 
@@ -137,10 +140,6 @@ namespace ChatBlazor.Migrations.History
 
                     b.Property<string>("Error")
                         .HasColumnType("text");
-
-                    b.Property<string>("FinishReason")
-                        .HasMaxLength(32)
-                        .HasColumnType("character varying(32)");
 
                     b.Property<string>("Model")
                         .HasMaxLength(200)
@@ -188,7 +187,7 @@ namespace ChatBlazor.Migrations.History
                     b.HasIndex("ParentId");
 
                     b.HasIndex("SavedAt")
-                        .HasFilter("\"Status\" = 'Streaming'");
+                        .HasFilter("\"Status\" IN ('Queued', 'Streaming')");
 
                     b.HasIndex("ConversationId", "ParentId", "CreatedAt");
 
@@ -280,6 +279,9 @@ namespace ChatBlazor.Migrations.History
                     b.Property<Guid?>("ApiKeyId")
                         .HasColumnType("uuid");
 
+                    b.Property<Guid?>("CompletionId")
+                        .HasColumnType("uuid");
+
                     b.Property<int>("CompletionTokens")
                         .HasColumnType("integer");
 
@@ -312,6 +314,9 @@ namespace ChatBlazor.Migrations.History
                         .HasColumnType("text");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("CompletionId")
+                        .IsUnique();
 
                     b.HasIndex("ApiKeyId", "CreatedAt");
 

@@ -1,9 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using ChatBlazor.Core.Data;
-using ChatBlazor.Inference.Chat;
-using ChatBlazor.Inference.Generation;
-using ChatBlazor.Inference.Serving;
+using ChatBlazor.Inference.Contracts;
 using ChatBlazor.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;

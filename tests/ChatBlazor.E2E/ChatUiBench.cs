@@ -2,11 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Identity;
-using ChatBlazor.Inference.Chat;
-using ChatBlazor.Inference.Generation;
-using ChatBlazor.Inference.Serving;
+using ChatBlazor.Inference.Contracts;
 using ChatBlazor.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
@@ -120,9 +119,10 @@ public sealed class ChatUiBench(ChatUiBench.PacedApp app, ITestOutputHelper outp
         for (var i = 0; i < 100; i++)
         {
             var question = await store.AddUserMessageAsync(userId, chat.Id, parent, $"Question {i}: how does *this* work?");
-            var reply = await store.StartReplyAsync(userId, chat.Id, question!.Id);
-            await store.FinishReplyAsync(reply!.Id, $"Answer {i}. It works like **this**:\n\n- one\n- two\n\n```csharp\nvar x = {i};\n```\n\n| a | b |\n|---|---|\n| {i} | {i * 2} |",
-                new ReplyOutcome(MessageStatus.Complete, "stop"));
+            var reply = await store.StartReplyAsync(userId, chat.Id, question!.Id, Guid.CreateVersion7(), "paced-double");
+            var claim = await store.ClaimReplyAsync(reply!.Id);
+            await store.FinishReplyAsync(reply.Id, claim!.Attempt, $"Answer {i}. It works like **this**:\n\n- one\n- two\n\n```csharp\nvar x = {i};\n```\n\n| a | b |\n|---|---|\n| {i} | {i * 2} |",
+                new ReplyOutcome(CompletionStatus.Complete));
             parent = reply.Id;
         }
         await page.GotoAsync($"/chat/{chat.Id}");

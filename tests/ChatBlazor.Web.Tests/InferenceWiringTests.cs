@@ -1,5 +1,4 @@
-using ChatBlazor.Inference.Sampling;
-using ChatBlazor.Inference.Serving;
+using ChatBlazor.Inference.Contracts;
 using ChatBlazor.Testing;
 using ChatBlazor.Web.Inference;
 using Microsoft.AspNetCore.Builder;
@@ -35,7 +34,7 @@ public class InferenceWiringTests(InferenceWiringTests.Factory app) : IClassFixt
     public async Task AConfiguredModelFolderIsServedInProcessBesideTheShippedModelAndTheRemoteHostsModels()
     {
         var engine = app.Services.GetRequiredService<IInferenceEngine>();
-        var chunks = new List<ChatBlazor.Inference.Generation.GenerationChunk>();
+        var chunks = new List<GenerationChunk>();
 
         await foreach (var chunk in engine.GenerateAsync(new CompletionRequest("tiny", SamplingParams.Greedy with { MaxTokens = 3, IgnoreEos = true }, Messages: [new("user", "Hi")])))
             chunks.Add(chunk);

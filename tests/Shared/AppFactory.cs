@@ -22,7 +22,11 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
         _settings["Redis:Configuration"] = TestServices.Redis;
         // Every test signs up from 127.0.0.1, many classes at once; the guard itself is tested with its own setting.
         _settings["SignIn:AttemptsPerMinute"] = "100000";
+        // A job queue of this app's own: test classes share one Redis, and their workers must not take each other's replies.
+        _settings["Replies:KeyPrefix"] = ReplyKeyPrefix;
     }
+
+    public string ReplyKeyPrefix { get; } = $"test-{Guid.NewGuid():N}:";
 
     public string ConnectionString { get; private set; } = "";
 
@@ -79,5 +83,6 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
         await DisposeAsync();
         if (ConnectionString.Length > 0)
             await TestServices.DropDatabaseAsync(ConnectionString);
+        await TestServices.DeleteRedisKeysAsync(ReplyKeyPrefix);
     }
 }

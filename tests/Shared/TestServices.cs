@@ -34,6 +34,22 @@ public static class TestServices
         await drop.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Deletes a test's keys from the test Redis (the server keeps its data between runs).</summary>
+    public static async Task DeleteRedisKeysAsync(string prefix)
+    {
+        try
+        {
+            await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis);
+            var server = redis.GetServers()[0];
+            await foreach (var key in server.KeysAsync(pattern: prefix + "*"))
+                await redis.GetDatabase().KeyDeleteAsync(key);
+        }
+        catch (StackExchange.Redis.RedisException)
+        {
+            // a test that stopped Redis on purpose; its keys expire or go with the data folder
+        }
+    }
+
     /// <summary>The checkout's root (where ChatBlazor.sln is), for files the tests write or read beside the code.</summary>
     public static string RepositoryRoot()
     {

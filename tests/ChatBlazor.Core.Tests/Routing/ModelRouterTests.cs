@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
 using ChatBlazor.Core.Routing;
-using ChatBlazor.Inference.Generation;
-using ChatBlazor.Inference.Sampling;
-using ChatBlazor.Inference.Serving;
+using ChatBlazor.Inference.Contracts;
 
 namespace ChatBlazor.Core.Tests.Routing;
 

@@ -101,7 +101,7 @@ public sealed class JinjaFilterTests
     [Fact]
     public void SortingTextAndNumbersTogetherFailsLikePython()
     {
-        var error = Assert.Throws<ChatBlazor.Inference.Chat.ChatTemplateException>(() => Fixtures.Render("{{ [1, 'a']|sort }}"));
+        var error = Assert.Throws<ChatTemplateException>(() => Fixtures.Render("{{ [1, 'a']|sort }}"));
 
         Assert.StartsWith("'<' not supported between instances of", error.Message, StringComparison.Ordinal);
     }
@@ -109,7 +109,7 @@ public sealed class JinjaFilterTests
     [Fact]
     public void UnknownFilterIsReportedWhereItIsUsed()
     {
-        var error = Assert.Throws<ChatBlazor.Inference.Chat.ChatTemplateException>(() => Fixtures.Render("{{ 'x'|shout }}"));
+        var error = Assert.Throws<ChatTemplateException>(() => Fixtures.Render("{{ 'x'|shout }}"));
 
         Assert.Equal("No filter named 'shout'. (line 1, column 7)", error.Message);
     }

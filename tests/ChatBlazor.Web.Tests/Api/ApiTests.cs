@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using ChatBlazor.Core.ApiKeys;
+using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Data;
 using ChatBlazor.Testing;
 using Microsoft.EntityFrameworkCore;
@@ -24,6 +25,8 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
             SetPlan("Tiny", requestsPerMinute: 2, tokensPerMinute: 2000, tokensPerDay: 100_000);
             SetPlan("Bench", requestsPerMinute: 1_000_000, tokensPerMinute: 1_000_000_000, tokensPerDay: 1_000_000_000); // for ApiBench
             SetPlan("NoModels", requestsPerMinute: 10, tokensPerMinute: 10_000, tokensPerDay: 100_000);
+            SetPlan("Narrow", requestsPerMinute: 10, tokensPerMinute: 500, tokensPerDay: 100_000);
+            Set("Api:MaxRequestBytes", "65536");
             Set("Plans:NoModels:Models:0", "some-other-model");
             Set("Jwt:Issuer", "https://issuer.test");
             Set("Jwt:Audience", "chatblazor-api");
@@ -85,7 +88,7 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
         var row = await db.UsageRecords.SingleAsync(u => u.UserId == user);
         var keyId = (await app.Services.GetRequiredService<ApiKeyStore>().ListAsync(user)).Single().Id;
-        Assert.Equal(("api", keyId, "complete"), (row.Source, row.ApiKeyId, row.Status));
+        Assert.Equal(("api", keyId, CompletionStatus.Complete), (row.Source, row.ApiKeyId, row.Status));
         Assert.Equal(usage.GetProperty("prompt_tokens").GetInt32(), row.PromptTokens);
         Assert.Equal(usage.GetProperty("completion_tokens").GetInt32(), row.CompletionTokens);
     }
@@ -113,8 +116,9 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
     public async Task ARequestThatCanNeverFitIs413AndAModelOutsideThePlanIs403()
     {
         var (_, tiny) = await app.UserWithKeyAsync("Tiny");
-        var tooBig = await app.Client(tiny).PostAsJsonAsync("/v1/chat/completions",
-            new { model = "chatblazor-mini", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 5000 });
+        var (_, narrow) = await app.UserWithKeyAsync("Narrow"); // 500 tokens a minute
+        var tooBig = await app.Client(narrow).PostAsJsonAsync("/v1/chat/completions",
+            new { model = "chatblazor-mini", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 1000 });
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
         Assert.Equal("max_tokens", (await ErrorOf(tooBig)).GetProperty("param").GetString());
 

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using ChatBlazor.Core.Limits;
 using ChatBlazor.Testing;
-using ChatBlazor.Web.Limits;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
@@ -47,11 +46,15 @@ public class RedisLimiterTests
         Assert.Equal(200, _ten.TokensPerDay - (await limiter.DailyTokensAsync(user, _ten)).Remaining);
     }
 
-    /// <summary>Test double: a clock that runs with real time plus whatever the test adds.</summary>
+    /// <summary>
+    /// Test double: a clock that stands still (as <see cref="FrozenClock"/>, so the counts never straddle two minute
+    /// windows) and moves only by what the test adds.
+    /// </summary>
     private sealed class ShiftedClock : TimeProvider
     {
+        private readonly DateTimeOffset _start = new FrozenClock().GetUtcNow();
         public TimeSpan Shift { get; set; }
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Shift;
+        public override DateTimeOffset GetUtcNow() => _start + Shift;
     }
 
     [Fact]
@@ -93,6 +96,27 @@ public class RedisLimiterTests
         Assert.Equal((true, 10L, 9L), (after.Admitted, after.Requests.Limit, after.Requests.Remaining));
     }
 
+    [Fact]
+    public async Task ARedisThatAnswersWithAnErrorIsTreatedAsDown()
+    {
+        // A replica whose primary is gone answers every write with READONLY (as LOADING after a restart, or OOM, would).
+        var port = FreePort();
+        using var server = StartRedis(port, "--replicaof 127.0.0.1 1");
+        var options = ConfigurationOptions.Parse($"127.0.0.1:{port}");
+        (options.AbortOnConnectFail, options.ConnectTimeout, options.AsyncTimeout) = (true, 10_000, 5_000);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+        var limiter = Limiter(redis, new FrozenClock());
+        var subject = new LimitSubject($"readonly-{Guid.NewGuid():N}", null, _ten);
+
+        var decisions = new List<LimitDecision>();
+        for (var i = 0; i < 7; i++)
+            decisions.Add(await limiter.ReserveAsync(subject, 1));
+
+        Assert.True(limiter.Degraded);
+        Assert.Equal(5, decisions.Count(d => d.Admitted)); // limited in this process, at half, instead of failing
+        await limiter.SettleAsync(decisions[0].Reservation!, 0); // and settling does not throw either
+    }
+
     /// <summary>A Redis of this test's own (the shared test Redis must stay up for the others); killed when disposed.</summary>
     private sealed class RedisServer(Process process) : IDisposable
     {
@@ -108,9 +132,9 @@ public class RedisLimiterTests
     }
 
     /// <summary>Starts redis-server on the port and returns once it says it is ready.</summary>
-    private static RedisServer StartRedis(int port)
+    private static RedisServer StartRedis(int port, string extraArguments = "")
     {
-        var server = new RedisServer(Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
+        var server = new RedisServer(Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no {extraArguments}")
             { RedirectStandardOutput = true, UseShellExecute = false })!);
         while (server.Process.StandardOutput.ReadLine() is { } line)
             if (line.Contains("Ready to accept connections", StringComparison.Ordinal))

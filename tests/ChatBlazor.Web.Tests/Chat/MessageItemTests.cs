@@ -1,4 +1,5 @@
 using Bunit;
+using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Web.Chat;
 using MudBlazor.Services;
@@ -13,7 +14,7 @@ public class MessageItemTests : BunitContext
         JSInterop.Mode = JSRuntimeMode.Loose;
     }
 
-    private static Message Reply(MessageStatus status, string content = "**Hi** there") => new()
+    private static Message Reply(CompletionStatus status, string content = "**Hi** there") => new()
     {
         Role = MessageRole.Assistant, Content = content, Status = status, Model = "mini",
         CompletionTokens = 12, TimeToFirstTokenMs = 85, TokensPerSecond = 41.5,
@@ -22,7 +23,7 @@ public class MessageItemTests : BunitContext
     [Fact]
     public void AFinishedReplyShowsItsMarkdownStatusFigureFooterAndActions()
     {
-        var item = Render<MessageItem>(p => p.Add(m => m.Message, Reply(MessageStatus.Complete)));
+        var item = Render<MessageItem>(p => p.Add(m => m.Message, Reply(CompletionStatus.Complete)));
 
         var root = item.Find("[data-testid=message-assistant]");
         Assert.Equal("complete", root.GetAttribute("data-status"));
@@ -36,11 +37,11 @@ public class MessageItemTests : BunitContext
     [Fact]
     public void AStreamingReplyOffersNoRegenerateAndAFailedOneSaysWhy()
     {
-        var streaming = Render<MessageItem>(p => p.Add(m => m.Message, Reply(MessageStatus.Streaming, "")));
+        var streaming = Render<MessageItem>(p => p.Add(m => m.Message, Reply(CompletionStatus.Streaming, "")));
         Assert.Empty(streaming.FindAll("[data-testid=regenerate-button]"));
         Assert.NotEmpty(streaming.FindAll(".mud-progress-linear"));
 
-        var failed = Reply(MessageStatus.Failed, "partial");
+        var failed = Reply(CompletionStatus.Failed, "partial");
         failed.Error = "The model is busy right now. Try again in a moment.";
         var item = Render<MessageItem>(p => p.Add(m => m.Message, failed));
         Assert.Contains("The model is busy right now.", item.Find(".mud-alert").TextContent);
@@ -52,7 +53,7 @@ public class MessageItemTests : BunitContext
     {
         var steps = new List<int>();
         var item = Render<MessageItem>(p => p
-            .Add(m => m.Message, Reply(MessageStatus.Complete))
+            .Add(m => m.Message, Reply(CompletionStatus.Complete))
             .Add(m => m.SiblingIndex, 1).Add(m => m.SiblingCount, 3)
             .Add(m => m.OnSibling, (int step) => steps.Add(step)));
 

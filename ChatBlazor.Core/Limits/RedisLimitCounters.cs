@@ -1,17 +1,18 @@
 using ChatBlazor.Core.Limits;
 using StackExchange.Redis;
 
-namespace ChatBlazor.Web.Limits;
+namespace ChatBlazor.Core.Limits;
 
 /// <summary>
 /// The limit counters in Redis, each decision one Lua script so it is atomic across instances: read every counter,
 /// refuse if any would pass its limit, else add every cost. Keys expire when their window ends. One Redis node (the
 /// keys of a decision are not in one cluster slot).
 /// </summary>
-internal sealed class RedisLimitCounters(IConnectionMultiplexer redis) : ILimitCounters
+public sealed class RedisLimitCounters(IConnectionMultiplexer redis) : ILimitCounters
 {
-    // KEYS: the counters. ARGV: for counter i, [3i-2] limit, [3i-1] cost, [3i] window end in Unix ms.
-    // Returns {admitted (1|0), refused index (0 if admitted), value of each counter (after adding, if admitted)}.
+    // KEYS: the counters. ARGV: for counter i, [3i-2] limit, [3i-1] cost, [3i] window end in Unix ms; last, 1 to
+    // add the costs when admitted, 0 to only decide. Returns {admitted (1|0), refused index (0 if admitted), value
+    // of each counter (after adding, if added)}.
     private const string ReserveScript = """
         local values = {}
         for i, key in ipairs(KEYS) do
@@ -23,6 +24,11 @@ internal sealed class RedisLimitCounters(IConnectionMultiplexer redis) : ILimitC
             table.insert(values, 1, 0)
             return values
           end
+        end
+        if ARGV[#ARGV] == '0' then
+          table.insert(values, 1, 0)
+          table.insert(values, 1, 1)
+          return values
         end
         local result = {1, 0}
         for i, key in ipairs(KEYS) do
@@ -44,10 +50,14 @@ internal sealed class RedisLimitCounters(IConnectionMultiplexer redis) : ILimitC
         return 0
         """;
 
-    public async Task<CounterResult> ReserveAsync(IReadOnlyList<Counter> counters, CancellationToken ct = default)
+    public Task<CounterResult> ReserveAsync(IReadOnlyList<Counter> counters, CancellationToken ct = default) => DecideAsync(counters, commit: true);
+
+    public Task<CounterResult> CheckAsync(IReadOnlyList<Counter> counters, CancellationToken ct = default) => DecideAsync(counters, commit: false);
+
+    private async Task<CounterResult> DecideAsync(IReadOnlyList<Counter> counters, bool commit)
     {
         var keys = counters.Select(c => (RedisKey)c.Key).ToArray();
-        var args = counters.SelectMany(c => new RedisValue[] { c.Limit, c.Cost, c.WindowEnd.ToUnixTimeMilliseconds() }).ToArray();
+        var args = counters.SelectMany(c => new RedisValue[] { c.Limit, c.Cost, c.WindowEnd.ToUnixTimeMilliseconds() }).Append(commit ? 1 : 0).ToArray();
         var reply = (RedisResult[])(await Unavailable(() => redis.GetDatabase().ScriptEvaluateAsync(ReserveScript, keys, args)))!;
         var values = reply.Skip(2).Select(v => (long)v).ToArray();
         return (long)reply[0] == 1 ? new CounterResult(true, values) : new CounterResult(false, values, (int)(long)reply[1] - 1);
@@ -60,16 +70,17 @@ internal sealed class RedisLimitCounters(IConnectionMultiplexer redis) : ILimitC
     public async Task<long> ReadAsync(string key, CancellationToken ct = default) =>
         (long?)await Unavailable(() => redis.GetDatabase().StringGetAsync(key)) ?? 0;
 
-    // Redis being away is the one failure the limiter handles (by deciding in-process); it gets its own type.
+    // Redis being away is the one failure the limiter handles (by deciding in-process); it gets its own type. A
+    // server that answers with an error (LOADING after a restart, OOM, READONLY on a replica) cannot count either.
     private static async Task<T> Unavailable<T>(Func<Task<T>> command)
     {
         try
         {
             return await command();
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or RedisServerException)
         {
-            throw new LimitStoreUnavailableException("Redis is unreachable: " + e.Message, e);
+            throw new LimitStoreUnavailableException("Redis cannot count: " + e.Message, e);
         }
     }
 }

@@ -1,4 +1,4 @@
-namespace ChatBlazor.Inference.Chat;
+namespace ChatBlazor.Inference.Contracts;
 
 /// <summary>
 /// How a conversation gets its title: the first user message is sent to the model with this one instruction, and

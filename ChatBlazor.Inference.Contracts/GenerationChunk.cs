@@ -1,6 +1,4 @@
-using ChatBlazor.Inference.Sampling;
-
-namespace ChatBlazor.Inference.Generation;
+namespace ChatBlazor.Inference.Contracts;
 
 public enum FinishReason
 {
@@ -10,6 +8,12 @@ public enum FinishReason
     Length,
     Cancelled,
 }
+
+/// <summary>An alternative token; <see cref="Text"/> is its decoded text when the model has a tokenizer.</summary>
+public sealed record TopToken(int Id, float Logprob, string? Text = null);
+
+/// <summary>The chosen token, its log-probability under the model, and the most likely alternatives.</summary>
+public sealed record SampledToken(int Id, float Logprob, IReadOnlyList<TopToken>? Top, string? Text = null);
 
 public sealed record GenerationUsage(int PromptTokens, int CompletionTokens);
 

@@ -1,4 +1,4 @@
-namespace ChatBlazor.Inference.Chat;
+namespace ChatBlazor.Inference.Contracts;
 
 /// <summary>
 /// A chat template that cannot be parsed, fails while rendering, or calls <c>raise_exception</c>.
@@ -37,9 +37,9 @@ public sealed class ChatTemplateException : Exception
     public bool RaisedByTemplate { get; }
 
     /// <summary>A parse or render failure; the position goes into the message so logs show it.</summary>
-    internal static ChatTemplateException At(string message, int line, int column) =>
+    public static ChatTemplateException At(string message, int line, int column) =>
         new($"{message} (line {line}, column {column})", line, column, raisedByTemplate: false);
 
-    internal static ChatTemplateException Raised(string message, int line, int column) =>
+    public static ChatTemplateException Raised(string message, int line, int column) =>
         new(message, line, column, raisedByTemplate: true);
 }

@@ -1,4 +1,4 @@
-namespace ChatBlazor.Inference.Sampling;
+namespace ChatBlazor.Inference.Contracts;
 
 /// <summary>How one request picks its tokens. Defaults sample the model's distribution unchanged.</summary>
 public sealed record SamplingParams

@@ -1,0 +1,405 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Serialization;
+using ChatBlazor.Core.Limits;
+using ChatBlazor.Core.Orchestration;
+using ChatBlazor.Core.Usage;
+using ChatBlazor.Inference.Contracts;
+using Microsoft.Extensions.Logging;
+
+namespace ChatBlazor.Core.Completions;
+
+/// <summary>Who asks: the user it counts against, the API key when it came with one, and the user's plan.</summary>
+public sealed record CompletionCaller(string UserId, Guid? ApiKeyId, Plan Plan);
+
+/// <summary>A chat turn: the system prompt, the conversation so far and the new message.</summary>
+public sealed record ChatInput(string? SystemPrompt, IReadOnlyList<ChatMessage> History, ChatMessage Next);
+
+/// <summary>
+/// What is asked, before the pipeline has looked at it. <see cref="Request"/> names the model and sampling and, from
+/// the API, the prompt as sent (it must fit the window). A chat turn comes as <see cref="Chat"/> instead: its oldest
+/// history is dropped until it fits.
+/// </summary>
+/// <param name="Source">One of <see cref="UsageSource"/>.</param>
+/// <param name="Metered">Counted against the caller's limits; false for work the platform chooses to do (titles).</param>
+/// <param name="Id">The completion's id (a chat reply's message id); a new one when null.</param>
+public sealed record CompletionCall(CompletionCaller Caller, string Source, CompletionRequest Request, ChatInput? Chat = null, bool Metered = true, Guid? Id = null);
+
+/// <summary>
+/// An admitted completion: its prompt as the engine will run it (token ids where the engine has the tokenizer), its
+/// reply budget in <c>Request.Sampling.MaxTokens</c>, and what it reserved. Serializable, so a reply job carries it
+/// to whichever instance runs it.
+/// </summary>
+public sealed record CompletionTicket(
+    Guid Id, string Source, string UserId, Guid? ApiKeyId, CompletionRequest Request, int PromptTokens, int DroppedMessages,
+    Reservation? Reservation, bool HoldsSlot, DateTimeOffset AdmittedAt)
+{
+    public string Model => Request.Model;
+
+    /// <summary>The caller's limits after admission, for the API's x-ratelimit headers; not carried by jobs.</summary>
+    [JsonIgnore] public LimitDecision? Limits { get; init; }
+}
+
+/// <summary>Part of a reply written by an earlier run of its job: the engine continues it.</summary>
+public sealed record ReplyProgress(string Text, int Tokens);
+
+/// <summary>How a completion ended, with the figures the usage row and the chat footer show.</summary>
+public sealed record CompletionResult(CompletionStatus Status, int PromptTokens, int CompletionTokens, TimeSpan Elapsed)
+{
+    /// <summary>Why it failed (<see cref="CompletionStatus.Failed"/>).</summary>
+    public Exception? Error { get; init; }
+    /// <summary>Why moderation ended it (<see cref="CompletionStatus.Filtered"/>).</summary>
+    public string? FilterReason { get; init; }
+    public int? TimeToFirstTokenMs { get; init; }
+    public double? TokensPerSecond { get; init; }
+    /// <summary>Another run finishes it (a reply handed back at shutdown or taken over): nothing was settled here.</summary>
+    public bool HandedOff { get; init; }
+}
+
+/// <summary>Thrown by a consumer of chunks that no longer owns the completion: it ends without being settled here.</summary>
+public sealed class CompletionHandedOffException(string message) : Exception(message);
+
+/// <summary>
+/// The one path of every completion, chat and API alike; nothing else calls the engine. Admission: resolve the model
+/// (the plan's model list enforced), check the caller is not already over a limit (cheap, before any tokenizing),
+/// render and tokenize the prompt once (the chat's oldest turns dropped by token counts until it fits), take a place
+/// among the user's concurrent replies, reserve the exact prompt plus the reply budget, input moderation. Running:
+/// generate, output moderation, then on every ending (complete, length, stop, client gone, engine error, engine host
+/// death) settle the reservation to the real count, write the one usage row and tell the usage meters.
+/// </summary>
+public sealed class CompletionPipeline(
+    IInferenceEngine engine, RateLimiter limiter, ConcurrentReplies running, UsageLedger ledger,
+    IEnumerable<ICompletionModerator> moderators, IEnumerable<IUsageMeter> meters, TimeProvider clock, ILogger<CompletionPipeline> log)
+{
+    private readonly ICompletionModerator[] _moderators = [.. moderators];
+    private readonly IUsageMeter[] _meters = [.. meters];
+
+    public IReadOnlyList<ModelInfo> Models => engine.Models;
+
+    /// <summary>The models <paramref name="plan"/> may use, in the engine's order.</summary>
+    public IReadOnlyList<ModelInfo> ModelsFor(Plan plan) => [.. engine.Models.Where(m => plan.Allows(m.Name))];
+
+    /// <summary>Admits a completion or throws <see cref="CompletionRefusedException"/>; nothing is held after a refusal.</summary>
+    public async Task<CompletionTicket> AdmitAsync(CompletionCall call, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var (caller, request) = (call.Caller, call.Request);
+        var plan = caller.Plan;
+        var model = engine.Models.FirstOrDefault(m => m.Name == request.Model)
+            ?? throw new CompletionRefusedException(RefusalReason.ModelNotFound, $"The model '{request.Model}' does not exist.", "model");
+        if (!plan.Allows(model.Name))
+            throw new CompletionRefusedException(RefusalReason.ModelNotAllowed, $"Your {plan.Name} plan does not include the model '{model.Name}'.", "model");
+        var sampling = request.Sampling;
+        var maxBudget = call.Chat is null ? model.ContextWindow : model.ContextWindow - 1; // a chat's budget leaves room for its message
+        if (sampling.MaxTokens < 1 || sampling.MaxTokens > maxBudget)
+            throw new CompletionRefusedException(RefusalReason.InvalidRequest,
+                $"max_tokens must be between 1 and {maxBudget:N0} for {model.Name} (its context window is {model.ContextWindow:N0} tokens); it is {sampling.MaxTokens:N0}.", "max_tokens");
+        Refuse(() => sampling.Validate(int.MaxValue)); // token ids of a logit bias are the engine's to check
+
+        var subject = new LimitSubject(caller.UserId, caller.ApiKeyId, plan);
+        if (call.Metered && await limiter.CheckAsync(subject, ct) is { Admitted: false } spent)
+            throw RateLimited(spent);
+
+        var (prompt, input) = Prepare(call, model);
+        var budget = Math.Min(sampling.MaxTokens, model.ContextWindow - prompt.Tokens.Count);
+        if (budget < 1)
+            throw new CompletionRefusedException(RefusalReason.PromptTooLong,
+                $"The prompt takes {prompt.Tokens.Count:N0} tokens, which leaves no room for a reply in {model.Name}'s context window of {model.ContextWindow:N0}.", "messages");
+        var id = call.Id ?? Guid.CreateVersion7();
+        var runRequest = prompt.Tokens.Ids is { } ids
+            ? request with { Sampling = sampling with { MaxTokens = budget }, PromptTokens = ids, Messages = null, Prompt = null }
+            : request with { Sampling = sampling with { MaxTokens = budget }, Messages = call.Chat is null ? request.Messages : prompt.Messages };
+
+        LimitDecision? limits = null;
+        var holdsSlot = false;
+        if (call.Metered)
+        {
+            var tokens = (long)prompt.Tokens.Count + budget;
+            if (tokens > plan.TokensPerMinute)
+                throw new CompletionRefusedException(RefusalReason.TooLarge,
+                    $"This request may use {tokens:N0} tokens ({prompt.Tokens.Count:N0} in the prompt + a reply of up to {budget:N0}), more than your {plan.Name} plan's {plan.TokensPerMinute:N0} tokens per minute. Lower max_tokens or shorten the prompt.",
+                    "max_tokens");
+            if (!await running.TryAcquireAsync(caller.UserId, id, plan.ConcurrentReplies))
+                throw new CompletionRefusedException(RefusalReason.TooManyRunning,
+                    $"You already have {plan.ConcurrentReplies} {(plan.ConcurrentReplies == 1 ? "reply" : "replies")} in progress, as many as your {plan.Name} plan runs at once. Wait for one to finish or stop it, then try again.");
+            holdsSlot = true;
+            try
+            {
+                limits = await limiter.ReserveAsync(subject, tokens, ct);
+            }
+            catch
+            {
+                await running.ReleaseAsync(caller.UserId, id);
+                throw;
+            }
+            if (!limits.Admitted)
+            {
+                await running.ReleaseAsync(caller.UserId, id);
+                throw RateLimited(limits);
+            }
+        }
+
+        var ticket = new CompletionTicket(id, call.Source, caller.UserId, caller.ApiKeyId, runRequest, prompt.Tokens.Count, prompt.DroppedMessages,
+            limits?.Reservation, holdsSlot, clock.GetUtcNow()) { Limits = limits };
+        try
+        {
+            foreach (var moderator in _moderators)
+                if (await moderator.ReviewInputAsync(ticket, input, ct) is { Allowed: false } blocked)
+                    throw new CompletionRefusedException(RefusalReason.Moderated, blocked.Reason ?? "This request was refused by moderation.");
+        }
+        catch
+        {
+            await WithdrawAsync(ticket);
+            throw;
+        }
+        return ticket;
+    }
+
+    /// <summary>Gives back what an admitted completion holds when it will never run (its reply could not be stored).</summary>
+    public async Task WithdrawAsync(CompletionTicket ticket)
+    {
+        if (ticket.Reservation is { } reservation)
+            await limiter.SettleAsync(reservation, 0);
+        if (ticket.HoldsSlot)
+            await running.ReleaseAsync(ticket.UserId, ticket.Id);
+    }
+
+    /// <summary>
+    /// Runs an admitted completion, handing each chunk to <paramref name="onChunk"/>, and settles it however it ends.
+    /// <paramref name="stop"/> ends it as <see cref="CompletionStatus.Stopped"/> (a chunk consumer that throws does
+    /// too: the client went away). <paramref name="handOff"/>, or a consumer throwing
+    /// <see cref="CompletionHandedOffException"/>, ends it unsettled, for another run to finish. <paramref name="resume"/>
+    /// continues a reply an earlier run began. <paramref name="beforeSettle"/> sees the result first (a reply stores its
+    /// ending there) and returns false when this run may no longer settle it.
+    /// </summary>
+    public async Task<CompletionResult> RunAsync(CompletionTicket ticket, Func<GenerationChunk, Task> onChunk, CancellationToken stop,
+        CancellationToken handOff = default, ReplyProgress? resume = null, Func<CompletionResult, Task<bool>>? beforeSettle = null)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        ArgumentNullException.ThrowIfNull(onChunk);
+        var started = Stopwatch.StartNew();
+        var request = resume is { Text.Length: > 0 }
+            ? ticket.Request with { AssistantPrefix = resume.Text, Sampling = ticket.Request.Sampling with { MaxTokens = Math.Max(1, ticket.Request.Sampling.MaxTokens - resume.Tokens) } }
+            : ticket.Request;
+        using var filter = new CancellationTokenSource();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop, handOff, filter.Token);
+        using var leaseEnd = new CancellationTokenSource();
+        var lease = ticket.HoldsSlot ? KeepPlaceAsync(ticket, leaseEnd.Token) : Task.CompletedTask;
+
+        var text = new StringBuilder();
+        GenerationUsage? usage = null;
+        FinishReason? finish = null;
+        Exception? error = null, consumerError = null;
+        string? filterReason = null;
+        long? firstTokenMs = null;
+        var chunks = 0;
+        try
+        {
+            await foreach (var chunk in engine.GenerateAsync(request, cancel.Token))
+            {
+                chunks++;
+                (usage, finish) = (chunk.Usage ?? usage, chunk.FinishReason ?? finish);
+                if (chunk.Text.Length > 0)
+                {
+                    firstTokenMs ??= started.ElapsedMilliseconds;
+                    text.Append(chunk.Text);
+                    if (await ReviewOutputAsync(ticket, chunk.Text, final: false, cancel.Token) is { } reason)
+                    {
+                        (filterReason, finish) = (reason, null);
+                        await filter.CancelAsync();
+                        break;
+                    }
+                }
+                try
+                {
+                    await onChunk(chunk);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    consumerError = e;
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // stopped, handed off or filtered: decided below
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            error = e;
+        }
+        await leaseEnd.CancelAsync();
+        await lease;
+
+        var handedOff = handOff.IsCancellationRequested || consumerError is CompletionHandedOffException;
+        var status = filterReason is not null ? CompletionStatus.Filtered
+            : error is not null ? CompletionStatus.Failed
+            : finish is { } f && f != FinishReason.Cancelled ? CompletionStatuses.From(f)
+            : stop.IsCancellationRequested || consumerError is not null || finish == FinishReason.Cancelled ? CompletionStatus.Stopped
+            : CompletionStatus.Failed;
+        if (status == CompletionStatus.Failed && error is null)
+            error = new EngineUnavailableException("The model's stream ended without finishing the reply.");
+        if (status is CompletionStatus.Complete or CompletionStatus.Length && await ReviewOutputAsync(ticket, text.ToString(), final: true, CancellationToken.None) is { } late)
+            (status, filterReason) = (CompletionStatus.Filtered, late);
+
+        // The engine's own count where it gave one; otherwise what the text tokenizes to (exact in this process).
+        var earlier = resume?.Tokens ?? 0;
+        var promptTokens = resume is not null ? ticket.PromptTokens : usage?.PromptTokens ?? (chunks > 0 ? ticket.PromptTokens : 0);
+        var generated = usage?.CompletionTokens ?? (chunks > 0 ? CountText(ticket.Model, text.ToString()) : 0);
+        var seconds = started.Elapsed.TotalSeconds - (firstTokenMs ?? 0) / 1000.0;
+        var result = new CompletionResult(status, promptTokens, earlier + generated, started.Elapsed)
+        {
+            Error = error, FilterReason = filterReason, TimeToFirstTokenMs = (int?)firstTokenMs,
+            TokensPerSecond = generated > 1 && seconds > 0 ? Math.Round((generated - 1) / seconds, 1) : null,
+            HandedOff = handedOff,
+        };
+        if (error is not null)
+            log.LogWarning(error, "Completion {CompletionId} on {Model} failed", ticket.Id, ticket.Model);
+        if (handedOff)
+            return result;
+        if (beforeSettle is not null)
+        {
+            try
+            {
+                if (!await beforeSettle(result))
+                    return result with { HandedOff = true };
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                log.LogError(e, "Completion {CompletionId} could not store its ending; settling it all the same", ticket.Id);
+            }
+        }
+        await SettleAsync(ticket, result);
+        return result;
+    }
+
+    /// <summary>
+    /// Writes the usage row and, if this call wrote it, moves the reservation to the real count and tells the meters.
+    /// A completion already settled (another run of its job got here first) changes nothing.
+    /// </summary>
+    public async Task SettleAsync(CompletionTicket ticket, CompletionResult result)
+    {
+        var row = new UsageRecord
+        {
+            CompletionId = ticket.Id, UserId = ticket.UserId, ApiKeyId = ticket.ApiKeyId, Source = ticket.Source, Model = ticket.Model,
+            PromptTokens = result.PromptTokens, CompletionTokens = result.CompletionTokens,
+            LatencyMs = (int)Math.Min(int.MaxValue, result.Elapsed.TotalMilliseconds), Status = result.Status,
+        };
+        var recorded = await ledger.RecordOnceAsync(row);
+        if (ticket.HoldsSlot)
+            await running.ReleaseAsync(ticket.UserId, ticket.Id);
+        if (recorded == Recorded.AlreadySettled)
+            return;
+        if (ticket.Reservation is { } reservation)
+            await limiter.SettleAsync(reservation, result.PromptTokens + result.CompletionTokens);
+        if (recorded != Recorded.Added)
+            return;
+        foreach (var meter in _meters)
+        {
+            try
+            {
+                await meter.RecordAsync(row, CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                log.LogError(e, "Usage meter {Meter} missed completion {CompletionId}", meter.GetType().Name, ticket.Id);
+            }
+        }
+    }
+
+    /// <summary>Tokens of a text alone, as the model counts them (the engine's estimate for a remote model).</summary>
+    public int CountText(string model, string text)
+    {
+        try
+        {
+            return engine.Tokenize(model, text).Count;
+        }
+        catch (Exception e) when (e is ModelNotFoundException or ArgumentException or InvalidOperationException)
+        {
+            return TokenizedPrompt.Estimate(text).Count;
+        }
+    }
+
+    /// <summary>The prompt as the engine will run it, tokenized once, and the messages input moderation reads.</summary>
+    private (Prompt Prompt, IReadOnlyList<ChatMessage> Input) Prepare(CompletionCall call, ModelInfo model)
+    {
+        var request = call.Request;
+        return Refuse(() =>
+        {
+            if (call.Chat is { } chat)
+            {
+                var prompt = PromptBuilder.Build(chat.SystemPrompt, chat.History, chat.Next, model.ContextWindow, request.Sampling.MaxTokens,
+                    messages => engine.TokenizeChat(model.Name, messages), text => engine.Tokenize(model.Name, text).Count);
+                return (prompt, prompt.Messages);
+            }
+            if (request.Messages is { } messages)
+                return (Fitting(new Prompt(messages, engine.TokenizeChat(model.Name, messages), 0), model), messages);
+            if (request.Prompt is { } text)
+                return (Fitting(new Prompt([], engine.Tokenize(model.Name, text), 0), model), [new ChatMessage("user", text)]);
+            if (request.PromptTokens is { Count: > 0 } ids)
+                return (Fitting(new Prompt([], new TokenizedPrompt(ids.Count, ids), 0), model), []);
+            throw new CompletionRefusedException(RefusalReason.InvalidRequest, "The request has no prompt.", "prompt");
+        });
+    }
+
+    private static Prompt Fitting(Prompt prompt, ModelInfo model) => prompt.Tokens.Count < model.ContextWindow ? prompt
+        : throw new CompletionRefusedException(RefusalReason.PromptTooLong,
+            $"The prompt takes {prompt.Tokens.Count:N0} tokens, but {model.Name}'s context window is {model.ContextWindow:N0}. Shorten it.", "messages");
+
+    /// <summary>The engine's and the template's complaints about a request, as refusals the caller can read.</summary>
+    private static T Refuse<T>(Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (ModelNotFoundException e)
+        {
+            throw new CompletionRefusedException(RefusalReason.ModelNotFound, $"The model '{e.Model}' does not exist.", "model");
+        }
+        catch (ChatTemplateException e) when (e.RaisedByTemplate)
+        {
+            throw new CompletionRefusedException(RefusalReason.InvalidRequest, $"The model's chat template refused these messages: {e.Message}", "messages");
+        }
+        catch (ChatTemplateException e)
+        {
+            throw new CompletionRefusedException(RefusalReason.TemplateFailed, $"The model's chat template could not format this conversation: {e.Message}");
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            throw new CompletionRefusedException(RefusalReason.InvalidRequest, MessageOf(e), (e as ArgumentException)?.ParamName);
+        }
+    }
+
+    private static void Refuse(Action work) => Refuse(() => { work(); return 0; });
+
+    private static string MessageOf(Exception e) => e is ArgumentException { ParamName: { } name } a && a.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
+        ? a.Message[..^$" (Parameter '{name}')".Length]
+        : e.Message;
+
+    private static CompletionRefusedException RateLimited(LimitDecision decision) =>
+        new(RefusalReason.RateLimited, decision.Refusal!) { RetryAt = decision.RetryAt, Limits = decision };
+
+    private async Task<string?> ReviewOutputAsync(CompletionTicket ticket, string text, bool final, CancellationToken ct)
+    {
+        foreach (var moderator in _moderators)
+            if (await moderator.ReviewOutputAsync(ticket, text, final, ct) is { Allowed: false } blocked)
+                return blocked.Reason ?? "This reply was stopped by moderation.";
+        return null;
+    }
+
+    /// <summary>Renews the completion's place among the user's running replies until it ends.</summary>
+    private async Task KeepPlaceAsync(CompletionTicket ticket, CancellationToken ended)
+    {
+        using var timer = new PeriodicTimer(ConcurrentReplies.Lease / 4, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ended))
+                await running.RenewAsync(ticket.UserId, ticket.Id);
+        }
+        catch (OperationCanceledException) when (ended.IsCancellationRequested)
+        {
+        }
+    }
+}

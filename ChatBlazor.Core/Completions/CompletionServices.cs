@@ -1,0 +1,13 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatBlazor.Core.Completions;
+
+public static class CompletionServices
+{
+    /// <summary>
+    /// The completion pipeline. Needs an <c>IInferenceEngine</c> and <see cref="Limits.LimitServices.AddLimits"/>;
+    /// moderators (<see cref="ICompletionModerator"/>) and usage meters (<see cref="IUsageMeter"/>) registered
+    /// anywhere join it.
+    /// </summary>
+    public static IServiceCollection AddCompletions(this IServiceCollection services) => services.AddSingleton<CompletionPipeline>();
+}
