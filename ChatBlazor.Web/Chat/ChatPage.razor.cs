@@ -127,9 +127,9 @@ public sealed partial class ChatPage
                 await _sidebar.RefreshAsync();
             StateHasChanged();
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        catch (Exception e) when (token.IsCancellationRequested || e is ObjectDisposedException)
         {
-            // the page moved to another chat, or the circuit ended: the reply goes on without this view
+            // the page moved to another chat, the circuit ended or the server is stopping: the reply goes on without this view
         }
         catch (Exception e)
         {
