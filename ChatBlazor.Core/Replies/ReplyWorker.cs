@@ -46,6 +46,8 @@ public sealed class ReplyWorker(
         public CancellationTokenSource Stop { get; } = new();
         public CancellationTokenSource HandOff { get; } = new();
         public Task Task { get; set; } = Task.CompletedTask;
+        /// <summary>The reply has ended and its job is acknowledged; what is left (a title) needs no claim or heartbeat.</summary>
+        public bool Ended { get; set; }
     }
 
     /// <summary>Runs a job in this process without the queue (it could not be enqueued: Redis is down).</summary>
@@ -231,6 +233,7 @@ public sealed class ReplyWorker(
         }
         await PublishAsync(job.ReplyId, new ReplyEvent(text.Length, "", result.Status));
         await AckAsync(run);
+        run.Ended = true;
         if (result.Status == CompletionStatus.Complete)
             await TitleAsync(job);
     }
@@ -278,7 +281,7 @@ public sealed class ReplyWorker(
     /// <summary>Renews the claims of running jobs (stopping those another worker took over) and their heartbeats.</summary>
     private async Task HeartbeatAsync()
     {
-        var runs = _running.Values.ToList();
+        var runs = _running.Values.Where(r => !r.Ended).ToList();
         var claimed = runs.Where(r => r.Claimed is not null).ToList();
         var mine = await bus.RenewAsync(Consumer, [.. claimed.Select(r => r.Claimed!.EntryId)]);
         foreach (var lost in claimed.Where(r => !mine.Contains(r.Claimed!.EntryId)))

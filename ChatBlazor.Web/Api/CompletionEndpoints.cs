@@ -64,8 +64,12 @@ internal static class CompletionEndpoints
 
         WriteLimitHeaders(http, ticket.Limits, clock);
         var response = OpenAiResponse.For(http, wire, request, log);
-        var result = await pipeline.RunAsync(ticket, response.WriteAsync, http.RequestAborted);
-        await response.EndAsync(result.Error);
+        // The answer ends (usage chunk, [DONE]) before the usage row is written: the client never waits on the ledger.
+        await pipeline.RunAsync(ticket, response.WriteAsync, http.RequestAborted, beforeSettle: async ended =>
+        {
+            await response.EndAsync(ended.Error);
+            return true;
+        });
     }
 
     /// <summary>The caller the authentication handlers vouched for: the user (never a claim the token chose), the key, the plan.</summary>

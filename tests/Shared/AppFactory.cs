@@ -57,9 +57,12 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>The app's TimeProvider stands still (<see cref="FrozenClock"/>): for tests that count within one window.</summary>
     protected bool FreezeClock { get; init; }
 
+    /// <summary>The PostgreSQL server the app's database is made on: the test server, unless a class brings its own.</summary>
+    protected virtual string PostgresServer => TestServices.Postgres;
+
     public virtual async Task InitializeAsync()
     {
-        ConnectionString = await TestServices.CreateDatabaseAsync(GetType().Name);
+        ConnectionString = await TestServices.CreateDatabaseAsync(GetType().Name, PostgresServer);
         // The schema first, so the app never starts on an empty database; then roles, through the app itself.
         await using (var db = new AppDbContext(new DbContextOptionsBuilder<AppDbContext>()
             .UseNpgsql(ConnectionString, npgsql => npgsql.MigrationsAssembly(AppDbContext.MigrationsAssembly)).Options))
@@ -82,7 +85,10 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
     {
         await DisposeAsync();
         if (ConnectionString.Length > 0)
-            await TestServices.DropDatabaseAsync(ConnectionString);
+            await DropDatabaseAsync();
         await TestServices.DeleteRedisKeysAsync(ReplyKeyPrefix);
     }
+
+    /// <summary>Removes the app's database once the app has stopped.</summary>
+    protected virtual Task DropDatabaseAsync() => TestServices.DropDatabaseAsync(ConnectionString);
 }

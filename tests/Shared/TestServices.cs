@@ -7,28 +7,29 @@ public static class TestServices
 {
     public static string Postgres => Require("ConnectionStrings__Postgres");
 
-    /// <summary>The server's maintenance database, from which test databases are created and dropped.</summary>
-    private static string Maintenance => new NpgsqlConnectionStringBuilder(Postgres) { Database = "postgres" }.ConnectionString;
+    /// <summary>A server's maintenance database, from which test databases are created and dropped.</summary>
+    private static string Maintenance(string server) => new NpgsqlConnectionStringBuilder(server) { Database = "postgres" }.ConnectionString;
 
     public static string Redis => Require("Redis__Configuration");
 
-    /// <summary>Creates an empty database of its own for one test class; migrations are the caller's.</summary>
-    public static async Task<string> CreateDatabaseAsync(string owner)
+    /// <summary>Creates an empty database of its own for one test class (on the test server unless another is named); migrations are the caller's.</summary>
+    public static async Task<string> CreateDatabaseAsync(string owner, string? server = null)
     {
+        server ??= Postgres;
         // PostgreSQL names stop at 63 bytes: a readable prefix plus a unique suffix.
         var name = $"cbtest_{new string(owner.ToLowerInvariant().Where(char.IsLetterOrDigit).Take(24).ToArray())}_{Guid.NewGuid():N}";
-        await using var admin = new NpgsqlConnection(Maintenance);
+        await using var admin = new NpgsqlConnection(Maintenance(server));
         await admin.OpenAsync();
         await using (var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin))
             await create.ExecuteNonQueryAsync();
-        return new NpgsqlConnectionStringBuilder(Postgres) { Database = name }.ConnectionString;
+        return new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
     }
 
     public static async Task DropDatabaseAsync(string connectionString)
     {
         var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
         NpgsqlConnection.ClearAllPools();
-        await using var admin = new NpgsqlConnection(Maintenance);
+        await using var admin = new NpgsqlConnection(Maintenance(connectionString));
         await admin.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", admin);
         await drop.ExecuteNonQueryAsync();
