@@ -21,6 +21,10 @@ if [ ! -f "$app" ] || [ -n "$(find ChatBlazor.* Migrations Directory.*.props Dir
   touch "$app"
 fi
 
+urls="${CHATBLAZOR_URLS:-http://127.0.0.1:5000}"
+# Links in account emails and from `admin reset-password --link` are built from App:PublicUrl, never from a
+# request's Host header; by default it is the first address served here. Behind a proxy, set it to the public URL.
+export App__PublicUrl="${App__PublicUrl:-${urls%%;*}}"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
 export ASPNETCORE_CONTENTROOT="$PWD/$(dirname "$app")"
 dotnet "$app" migrate
@@ -30,7 +34,7 @@ if [ "${1:-}" = admin ]; then
   exit $?
 fi
 
-export ASPNETCORE_URLS="${CHATBLAZOR_URLS:-http://127.0.0.1:5000}"
+export ASPNETCORE_URLS="$urls"
 cb_log "Serving on $ASPNETCORE_URLS (Ctrl-C stops)"
 # Not exec: when the app exits, the trap stops the services this script started.
 dotnet "$app"

@@ -7,6 +7,7 @@ using ChatBlazor.Web.Inference;
 using ChatBlazor.Web.Limits;
 using ChatBlazor.Web.Logging;
 using ChatBlazor.Web.Operator;
+using ChatBlazor.Web.Security;
 using ChatBlazor.Web.Shell;
 
 var command = OperatorCommand.Parse(args);
@@ -16,6 +17,7 @@ builder.AddStructuredLogging();
 builder.AddDatabase();
 builder.AddRedis();
 builder.AddAccounts();
+builder.AddSecurity();
 builder.AddHealth();
 builder.AddInference();
 builder.AddLimits();

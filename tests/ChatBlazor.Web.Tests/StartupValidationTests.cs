@@ -1,5 +1,6 @@
 using ChatBlazor.Web.Account;
 using ChatBlazor.Web.Data;
+using ChatBlazor.Web.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Options;
@@ -40,6 +41,35 @@ public class StartupValidationTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
 
         Assert.Contains("Smtp:From", error.Message);
+    }
+
+    [Fact]
+    public async Task SmtpHostWithoutAPublicUrlFailsAtStartNamingTheKey()
+    {
+        var builder = Builder(("Smtp:Host", "mail.example.com"), ("Smtp:From", "chatblazor@example.com"));
+        builder.AddAccounts();
+        builder.AddSecurity();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains("App:PublicUrl is required when Smtp:Host is set", error.Message);
+    }
+
+    [Theory]
+    [InlineData("/chat")]
+    [InlineData("chat.example.com")]
+    [InlineData("ftp://chat.example.com")]
+    public async Task APublicUrlThatIsNotAnAbsoluteHttpUrlFailsAtStartNamingTheKey(string publicUrl)
+    {
+        var builder = Builder(("App:PublicUrl", publicUrl));
+        builder.AddAccounts();
+        builder.AddSecurity();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains("App:PublicUrl must be an absolute http or https URL", error.Message);
     }
 
     [Fact]
