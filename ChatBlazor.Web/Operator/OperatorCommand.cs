@@ -18,6 +18,7 @@ public sealed class OperatorCommand
           ChatBlazor.Web migrate
               Create or upgrade the database, seed roles, and make sure an admin exists
               (CHATBLAZOR_ADMIN_EMAIL / CHATBLAZOR_ADMIN_PASSWORD; a generated password is printed once).
+              An existing account with that email is never made an admin; a warning says so.
           ChatBlazor.Web admin create-user --email E --password P [--role Admin]
               Create a user (always in role User, plus the given role).
           ChatBlazor.Web admin create-api-key --email E --name N
@@ -38,7 +39,7 @@ public sealed class OperatorCommand
         {
             return _args switch
             {
-                ["migrate"] => await MigrateAsync(services, output),
+                ["migrate"] => await MigrateAsync(services, output, error),
                 ["admin", "create-user", .. var rest] => await CreateUserAsync(services, rest, output),
                 ["admin", "create-api-key", .. var rest] => await CreateApiKeyAsync(services, rest, output, error),
                 _ => BadArguments(error, $"Unknown command: {string.Join(' ', _args)}"),
@@ -55,19 +56,21 @@ public sealed class OperatorCommand
         }
     }
 
-    private static async Task<int> MigrateAsync(IServiceProvider services, TextWriter output)
+    private static async Task<int> MigrateAsync(IServiceProvider services, TextWriter output, TextWriter error)
     {
         await DatabaseSetup.MigrateAsync(services);
         // Environment variables, like every other setting, arrive through configuration.
         var config = services.GetRequiredService<IConfiguration>();
-        var created = await DatabaseSetup.EnsureAdminAsync(services, config["CHATBLAZOR_ADMIN_EMAIL"], config["CHATBLAZOR_ADMIN_PASSWORD"]);
+        var admin = await DatabaseSetup.EnsureAdminAsync(services, config["CHATBLAZOR_ADMIN_EMAIL"], config["CHATBLAZOR_ADMIN_PASSWORD"]);
         output.WriteLine("Database is up to date.");
-        if (created is { } admin)
+        if (admin.Created is { } created)
         {
-            output.WriteLine($"Created admin account {admin.Admin.Email}.");
+            output.WriteLine($"Created admin account {created.Email}.");
             if (admin.GeneratedPassword is not null)
                 output.WriteLine($"Its password is {admin.GeneratedPassword} — note it now, it is not shown again.");
         }
+        if (admin.Warning is not null)
+            error.WriteLine($"warning: {admin.Warning}");
         return 0;
     }
 

@@ -132,3 +132,35 @@ public class OperatorCommandTests(OperatorCommandTests.Factory app) : IClassFixt
         Assert.Contains(Roles.Admin, await RolesOfAsync(AdminEmail));
     }
 }
+
+/// <summary>CHATBLAZOR_ADMIN_EMAIL names an admin to create, never an account someone already has.</summary>
+public class AdminBootstrapTests(AdminBootstrapTests.Factory app) : IClassFixture<AdminBootstrapTests.Factory>
+{
+    private static readonly string NamedEmail = $"squatter-{Guid.NewGuid():N}@example.com";
+
+    public sealed class Factory : AppFactory
+    {
+        public Factory() => Set("CHATBLAZOR_ADMIN_EMAIL", NamedEmail);
+    }
+
+    [Fact]
+    public async Task MigrateLeavesASelfRegisteredAccountWithTheAdminEmailAsItIsAndWarns()
+    {
+        var browser = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        await FormClient.SubmitAsync(browser, "/Account/Register", new()
+        {
+            ["Input.Email"] = NamedEmail, ["Input.Password"] = "Str0ng!pass", ["Input.ConfirmPassword"] = "Str0ng!pass",
+        });
+        var (output, error) = (new StringWriter(), new StringWriter());
+
+        var exit = await OperatorCommand.Parse(["migrate"])!.RunAsync(app.Services, output, error);
+
+        Assert.Equal(0, exit);
+        await using var scope = app.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        Assert.Equal([Roles.User], await users.GetRolesAsync((await users.FindByEmailAsync(NamedEmail))!));
+        Assert.DoesNotContain("Created admin", output.ToString());
+        Assert.Contains($"warning: An account with the email {NamedEmail} already exists and is not an admin; it was left as it is.", error.ToString());
+        Assert.Contains("admin create-user --email E --password P --role Admin", error.ToString());
+    }
+}
