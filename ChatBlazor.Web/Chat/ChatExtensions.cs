@@ -1,8 +1,10 @@
+using System.Collections.Frozen;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using ChatBlazor.Core.Conversations;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace ChatBlazor.Web.Chat;
 
@@ -13,11 +15,14 @@ public static class ChatExtensions
         builder.Services.AddSingleton<ConversationStore>();
         builder.Services.AddSingleton<ReplyJobs>();
         builder.Services.AddHostedService<AbandonedReplies>();
+        builder.Services.AddOptions<ChatImageOptions>().BindConfiguration(ChatImageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
     }
 
     /// <summary>Export of the visible branch: <c>/chat/{id}/export.md</c> and <c>/chat/{id}/export.json</c>.</summary>
     public static void MapChat(this WebApplication app)
     {
+        // Replies render Markdown through a static call, so the image allow-list is handed to it once, here.
+        MarkdownRenderer.ImageHosts = app.Services.GetRequiredService<IOptions<ChatImageOptions>>().Value.ImageHosts.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
         var export = app.MapGroup("/chat/{id:guid}").RequireAuthorization();
         export.MapGet("/export.md", async Task<Results<FileContentHttpResult, NotFound>> (Guid id, ClaimsPrincipal user, ConversationStore store) =>
         {

@@ -1,4 +1,5 @@
 using ChatBlazor.Web.Account;
+using ChatBlazor.Testing;
 using ChatBlazor.Web.Data;
 using ChatBlazor.Web.Security;
 using Microsoft.AspNetCore.Builder;
@@ -70,6 +71,25 @@ public class StartupValidationTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
 
         Assert.Contains("App:PublicUrl must be an absolute http or https URL", error.Message);
+    }
+
+    [Fact]
+    public async Task AnImageHostThatIsNotAHostNameFailsAtStartNamingTheKey()
+    {
+        // The whole app, because the chat's other services need the database to be built at all.
+        IAsyncLifetime app = new AppFactory();
+        ((AppFactory)app).Set("Chat:ImageHosts:0", "images.example.com");
+        ((AppFactory)app).Set("Chat:ImageHosts:1", "* 'unsafe-inline'");
+        try
+        {
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(app.InitializeAsync);
+
+            Assert.Contains("Chat:ImageHosts:1 must be a host name", error.Message);
+        }
+        finally
+        {
+            await app.DisposeAsync(); // drops its database
+        }
     }
 
     [Fact]
