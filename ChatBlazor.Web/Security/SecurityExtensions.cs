@@ -1,11 +1,13 @@
+using System.Net;
 using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 
 namespace ChatBlazor.Web.Security;
 
 public static class SecurityExtensions
 {
-    /// <summary>The public URL, links built from it, and the host names this server answers to.</summary>
+    /// <summary>The public URL, links built from it, the host names this server answers to, and the proxies it believes.</summary>
     public static void AddSecurity(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<AppOptions>().BindConfiguration(AppOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -23,5 +25,39 @@ public static class SecurityExtensions
             if (app.Value.PublicBase() is { } publicBase)
                 hosts.AllowedHosts.Add(publicBase.IdnHost);
         });
+
+        builder.Services.AddTransient<IStartupFilter, SecurityStartupFilter>();
+
+        builder.Services.AddOptions<TrustedProxyOptions>().BindConfiguration(TrustedProxyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<TrustedProxyOptions>>((forwarded, proxies) =>
+        {
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // The defaults trust loopback; only what is configured is trusted here.
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var proxy in proxies.Value.KnownProxies)
+                forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
+            foreach (var network in proxies.Value.KnownNetworks)
+                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            // Walk back through every known proxy in a chain (CDN, then load balancer) to the first address that
+            // is not one; entries before it were written by the client and are ignored.
+            forwarded.ForwardLimit = null;
+        });
+    }
+
+    /// <summary>
+    /// Forwarded headers in front of everything else, so all that follows sees the client's address and scheme. A
+    /// startup filter, not a call in Program: WebApplication puts authentication and authorization in front of
+    /// Program's middleware.
+    /// </summary>
+    private sealed class SecurityStartupFilter(IOptions<TrustedProxyOptions> proxies) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            // With no proxy configured the middleware stays out: with empty lists it would believe every sender.
+            if (proxies.Value.IsConfigured)
+                app.UseForwardedHeaders();
+            next(app);
+        };
     }
 }

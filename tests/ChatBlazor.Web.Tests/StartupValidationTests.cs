@@ -92,6 +92,21 @@ public class StartupValidationTests
         }
     }
 
+    [Theory]
+    [InlineData("ForwardedHeaders:KnownProxies:0", "proxy.example.com")]
+    [InlineData("ForwardedHeaders:KnownNetworks:0", "10.0.0.0/33")]
+    public async Task AProxyThatIsNotAnAddressOrNetworkFailsAtStartNamingTheKey(string key, string value)
+    {
+        var builder = Builder((key, value));
+        builder.AddAccounts();
+        builder.AddSecurity();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains($"{key} must be", error.Message);
+    }
+
     [Fact]
     public void MissingPostgresConnectionStringFailsAtStartNamingTheKey()
     {
