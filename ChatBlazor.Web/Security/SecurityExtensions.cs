@@ -26,6 +26,7 @@ public static class SecurityExtensions
                 hosts.AllowedHosts.Add(publicBase.IdnHost);
         });
 
+        builder.Services.AddSingleton<SecurityHeaders>();
         builder.Services.AddTransient<IStartupFilter, SecurityStartupFilter>();
 
         builder.Services.AddOptions<TrustedProxyOptions>().BindConfiguration(TrustedProxyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -46,17 +47,18 @@ public static class SecurityExtensions
     }
 
     /// <summary>
-    /// Forwarded headers in front of everything else, so all that follows sees the client's address and scheme. A
-    /// startup filter, not a call in Program: WebApplication puts authentication and authorization in front of
-    /// Program's middleware.
+    /// Forwarded headers, then the security headers, in front of everything else. A startup filter, not a call in
+    /// Program: WebApplication puts authentication and authorization in front of Program's middleware, so a 401
+    /// from /v1 would otherwise leave without the headers.
     /// </summary>
-    private sealed class SecurityStartupFilter(IOptions<TrustedProxyOptions> proxies) : IStartupFilter
+    private sealed class SecurityStartupFilter(IOptions<TrustedProxyOptions> proxies, SecurityHeaders headers) : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
             // With no proxy configured the middleware stays out: with empty lists it would believe every sender.
             if (proxies.Value.IsConfigured)
                 app.UseForwardedHeaders();
+            app.Use(headers.InvokeAsync);
             next(app);
         };
     }

@@ -39,7 +39,11 @@ public class BehindAKnownProxyTests(BehindAKnownProxyTests.Factory app) : IClass
 {
     public sealed class Factory : KestrelApp
     {
-        public Factory() => Set("ForwardedHeaders:KnownProxies:0", "127.0.0.1");
+        public Factory()
+        {
+            Set("ForwardedHeaders:KnownProxies:0", "127.0.0.1");
+            Set("App:PublicUrl", "https://chat.example.com");
+        }
     }
 
     internal static async Task<string> SignUpCookieAsync(HttpClient client)
@@ -61,6 +65,20 @@ public class BehindAKnownProxyTests(BehindAKnownProxyTests.Factory app) : IClass
         Assert.Contains("; secure", cookie, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("https", true)]
+    [InlineData("http", false)]
+    public async Task HstsIsSentWhenTheProxySaysTheClientUsedHttps(string forwardedProto, bool hsts)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/Account/Login");
+        request.Headers.Host = "chat.example.com";
+
+        var response = await app.ClientVia("203.0.113.13", forwardedProto).SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(hsts, response.Headers.Contains("Strict-Transport-Security"));
+    }
+
     [Fact]
     public async Task PlainHttpThroughTheProxyKeepsTheCookieUsableOverHttp()
     {
@@ -78,7 +96,9 @@ public class BehindAnUnknownProxyTests(BehindAnUnknownProxyTests.Factory app) : 
     public async Task ForwardedHeadersFromAnAddressNotConfiguredAreIgnored()
     {
         var cookie = await BehindAKnownProxyTests.SignUpCookieAsync(app.ClientVia("203.0.113.12", "https"));
+        var page = await app.ClientVia("203.0.113.12", "https").GetAsync("/Account/Login");
 
         Assert.DoesNotContain("; secure", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.False(page.Headers.Contains("Strict-Transport-Security"));
     }
 }
