@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text;
 using ChatBlazor.Core.ApiKeys;
 using ChatBlazor.Core.Data;
+using ChatBlazor.Core.Identity;
 using ChatBlazor.Core.Limits;
 using ChatBlazor.Inference.Serving;
 using Microsoft.AspNetCore.Authentication;
@@ -60,10 +61,15 @@ public static class ApiExtensions
                         var identity = (ClaimsIdentity)context.Principal!.Identity!;
                         var sub = identity.FindFirst("sub")?.Value;
                         await using var db = await context.HttpContext.RequestServices.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
-                        var user = sub is null ? null : await db.Users.Where(u => u.Id == sub).Select(u => new { u.Plan }).SingleOrDefaultAsync();
+                        var user = sub is null ? null : await db.Users.Where(u => u.Id == sub).Select(u => new { u.Plan, u.LockoutEnabled, u.LockoutEnd }).SingleOrDefaultAsync();
                         if (user is null)
                         {
                             context.Fail("The token's subject is not a user of this server.");
+                            return;
+                        }
+                        if (DisabledAccounts.IsDisabled(user.LockoutEnabled, user.LockoutEnd))
+                        {
+                            context.Fail(new ApiCredentialRefusedException(ApiAuthentication.AccountDisabled));
                             return;
                         }
                         foreach (var claim in identity.FindAll(ApiClaims.Plan).ToList())
@@ -75,7 +81,9 @@ public static class ApiExtensions
                     OnChallenge = async context =>
                     {
                         context.HandleResponse();
-                        await ApiAuthentication.WriteUnauthorizedAsync(context.HttpContext, "The bearer token is not valid for this server (signature, issuer, audience or expiry).");
+                        await ApiAuthentication.WriteUnauthorizedAsync(context.HttpContext, context.AuthenticateFailure is ApiCredentialRefusedException refused
+                            ? refused.Message
+                            : "The bearer token is not valid for this server (signature, issuer, audience or expiry).");
                     },
                 };
             });

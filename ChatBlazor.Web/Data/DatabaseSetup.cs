@@ -78,7 +78,7 @@ public static class DatabaseSetup
     }
 
     // 18 random bytes in URL-safe base64 plus fixed classes, so Identity's complexity rules always pass.
-    private static string GeneratePassword() =>
+    internal static string GeneratePassword() =>
         Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', 'x').Replace('/', 'y') + "-7a";
 
     private static void Check(IdentityResult result, string action)
