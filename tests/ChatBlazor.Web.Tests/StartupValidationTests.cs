@@ -1,4 +1,5 @@
 using ChatBlazor.Web.Account;
+using ChatBlazor.Web.Api;
 using ChatBlazor.Testing;
 using ChatBlazor.Web.Data;
 using ChatBlazor.Web.Security;
@@ -105,6 +106,17 @@ public class StartupValidationTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
 
         Assert.Contains($"{key} must be", error.Message);
+    }
+
+    [Fact]
+    public void AJwtLifetimeOutOfRangeFailsAtStartNamingTheKey()
+    {
+        var builder = Builder(("Jwt:Issuer", "https://issuer.test"), ("Jwt:Audience", "chatblazor-api"),
+            ("Jwt:SigningKey", "a test signing key of at least thirty-two bytes"), ("Jwt:MaxLifetimeMinutes", "0"));
+
+        var error = Assert.Throws<InvalidOperationException>(builder.AddApi);
+
+        Assert.Contains("Jwt:MaxLifetimeMinutes must be between 1 and 1440", error.Message);
     }
 
     [Fact]
