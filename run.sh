@@ -9,8 +9,9 @@ source scripts/services.sh
 command -v dotnet >/dev/null || cb_die "the .NET SDK 10 is required (dotnet not found on PATH)"
 ensure_packages postgresql redis-server patchelf gcc
 
-services_start run
+# The trap first: services_start exits (cb_die) when a service cannot start, and must not leave the other running.
 trap services_stop EXIT
+services_start run
 
 app=ChatBlazor.Web/bin/Release/net10.0/ChatBlazor.Web.dll
 # Rebuild only when a source file changed since the last build, so a second start takes seconds.

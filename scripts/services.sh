@@ -76,10 +76,11 @@ start_postgres() {
   else
     port_busy "$port" && cb_die "port $port is taken by another program; set CHATBLAZOR_${CB_PORT_PREFIX}PG_PORT to a free port"
     cb_log "Starting PostgreSQL on 127.0.0.1:$port"
+    # Noted before starting, so that even a start that fails half-way is stopped on exit.
+    CB_STARTED_PG="$data"
     pg_as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
       -o "-p $port -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null \
       || cb_die "PostgreSQL did not start; see $data/server.log"
-    CB_STARTED_PG="$data"
   fi
   export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Password=$(cat "$secret");Database=chatblazor"
 }
@@ -93,6 +94,7 @@ start_redis() {
   else
     port_busy "$port" && cb_die "port $port is taken by another program; set CHATBLAZOR_${CB_PORT_PREFIX}REDIS_PORT to a free port"
     cb_log "Starting Redis on 127.0.0.1:$port"
+    CB_STARTED_REDIS="$port"
     # The password travels on stdin so it never shows in the process list.
     printf 'bind 127.0.0.1\nport %s\ndir %s\ndaemonize yes\npidfile %s/redis.pid\nlogfile %s/redis.log\nrequirepass %s\n' \
       "$port" "$dir" "$dir" "$dir" "$(cat "$secret")" | redis-server - >/dev/null || cb_die "Redis did not start; see $dir/redis.log"
@@ -100,7 +102,6 @@ start_redis() {
       redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$(cat "$secret")" ping 2>/dev/null | grep -q PONG && break
       sleep 0.1
     done
-    CB_STARTED_REDIS="$port"
   fi
   export Redis__Configuration="127.0.0.1:$port,password=$(cat "$secret")"
 }
@@ -120,6 +121,8 @@ services_start() {
 }
 
 # Stops only what services_start started in this shell, so a second ./run.sh never pulls services from under the first.
+# Set it as the EXIT trap before services_start: a start that fails half-way (Redis's port taken after PostgreSQL
+# started) exits through cb_die, and what it had started must stop too.
 services_stop() {
   if [ -n "$CB_STARTED_PG" ]; then
     cb_log "Stopping PostgreSQL"
