@@ -3,6 +3,7 @@
 # PROFILE is "run" or "test": each has its own ports and data under .data/PROFILE, so tests never touch run data.
 # Servers bind to 127.0.0.1 only. ConnectionStrings__Postgres / Redis__Configuration, when set, name external
 # servers and nothing is started for them.
+# Passwords are generated into .data/PROFILE (mode 600) and never go on a command line.
 
 CB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CB_STARTED_PG=""
@@ -53,19 +54,28 @@ pg_data_dir() {
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# A generated password in FILE, readable by its owner only.
+new_secret() {
+  [ -f "$1" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' 'xy' > "$1")
+  chmod 600 "$1"
+}
+
 start_postgres() {
   local profile=$1 port=$2 bin data secret
   bin=$(pg_bin)
   data=$(pg_data_dir "$profile")
   secret="$CB_ROOT/.data/$profile/postgres.password"
   mkdir -p "$CB_ROOT/.data/$profile" "$(dirname "$data")"
-  [ -f "$secret" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' 'xy' > "$secret")
+  new_secret "$secret"
 
   if [ ! -s "$data/PG_VERSION" ]; then
     cb_log "Creating PostgreSQL cluster in $data"
     mkdir -p "$data"
     [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$(dirname "$data")"
-    local pwfile; pwfile=$(mktemp); cp "$secret" "$pwfile"; chmod 644 "$pwfile"
+    # initdb runs as postgres and reads the password from a file: a copy only postgres can read, removed at once.
+    local pwfile; pwfile=$(mktemp); chmod 600 "$pwfile"
+    [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
+    cat "$secret" > "$pwfile"
     pg_as_owner "$bin/initdb" -D "$data" -U postgres --auth=scram-sha-256 --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 >/dev/null \
       || { rm -f "$pwfile"; cb_die "initdb failed for $data"; }
     rm -f "$pwfile"
@@ -88,8 +98,8 @@ start_postgres() {
 start_redis() {
   local profile=$1 port=$2 dir="$CB_ROOT/.data/$1/redis" secret="$CB_ROOT/.data/$1/redis.password"
   mkdir -p "$dir"
-  [ -f "$secret" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' 'xy' > "$secret")
-  if redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$(cat "$secret")" ping 2>/dev/null | grep -q PONG; then
+  new_secret "$secret"
+  if redis_ping "$port" "$secret"; then
     cb_log "Redis already running on 127.0.0.1:$port"
   else
     port_busy "$port" && cb_die "port $port is taken by another program; set CHATBLAZOR_${CB_PORT_PREFIX}REDIS_PORT to a free port"
@@ -99,12 +109,21 @@ start_redis() {
     printf 'bind 127.0.0.1\nport %s\ndir %s\ndaemonize yes\npidfile %s/redis.pid\nlogfile %s/redis.log\nrequirepass %s\n' \
       "$port" "$dir" "$dir" "$dir" "$(cat "$secret")" | redis-server - >/dev/null || cb_die "Redis did not start; see $dir/redis.log"
     for _ in $(seq 50); do
-      redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$(cat "$secret")" ping 2>/dev/null | grep -q PONG && break
+      redis_ping "$port" "$secret" && break
       sleep 0.1
     done
   fi
   export Redis__Configuration="127.0.0.1:$port,password=$(cat "$secret")"
 }
+
+# redis-cli reads the password from REDISCLI_AUTH, so it is not in its arguments (and the process list).
+redis_cli() {
+  local port=$1 secret=$2
+  shift 2
+  REDISCLI_AUTH="$(cat "$secret")" redis-cli -h 127.0.0.1 -p "$port" "$@"
+}
+
+redis_ping() { redis_cli "$1" "$2" ping 2>/dev/null | grep -q PONG; }
 
 services_start() {
   local profile=$1 pg_port redis_port
@@ -131,7 +150,7 @@ services_stop() {
   fi
   if [ -n "$CB_STARTED_REDIS" ]; then
     cb_log "Stopping Redis"
-    redis-cli -h 127.0.0.1 -p "$CB_STARTED_REDIS" --no-auth-warning -a "$(cat "$CB_REDIS_SECRET")" shutdown >/dev/null 2>&1 || true
+    redis_cli "$CB_STARTED_REDIS" "$CB_REDIS_SECRET" shutdown >/dev/null 2>&1 || true
     CB_STARTED_REDIS=""
   fi
 }
