@@ -3,11 +3,14 @@
 # PROFILE is "run" or "test": each has its own ports and data under .data/PROFILE, so tests never touch run data.
 # Servers bind to 127.0.0.1 only. ConnectionStrings__Postgres / Redis__Configuration, when set, name external
 # servers and nothing is started for them.
-# Passwords are generated into .data/PROFILE (mode 600) and never go on a command line.
+# The app connects as its own role (chatblazor: no superuser; it owns its database and may create the test
+# databases). Passwords are generated into .data/PROFILE (mode 600) and never go on a command line.
 
 CB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CB_STARTED_PG=""
 CB_STARTED_REDIS=""
+CB_PG_ROLE=chatblazor
+CB_PG_DATABASE=chatblazor
 
 cb_log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 cb_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -60,13 +63,55 @@ new_secret() {
   chmod 600 "$1"
 }
 
+# Runs the SQL on stdin as the superuser: PORT SUPERUSER_SECRET DATABASE [psql options]. The password travels in
+# the environment, which only the same user and root can read, never on a command line.
+pg_superuser_sql() {
+  local port=$1 secret=$2 database=$3
+  shift 3
+  PGPASSWORD="$(cat "$secret")" "$(pg_bin)/psql" -h 127.0.0.1 -p "$port" -U postgres -d "$database" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# The app's role, with the password in its file; and, for a data folder from before the app had a role of its own
+# (its database and tables owned by postgres), ownership of the database, its public schema and all in it.
+ensure_app_role() {
+  local port=$1 secret=$2 app_secret=$3 exists
+  pg_superuser_sql "$port" "$secret" postgres >/dev/null <<SQL || cb_die "could not create the PostgreSQL role $CB_PG_ROLE"
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$CB_PG_ROLE') THEN CREATE ROLE $CB_PG_ROLE; END IF;
+END \$\$;
+ALTER ROLE $CB_PG_ROLE WITH LOGIN CREATEDB NOSUPERUSER NOCREATEROLE PASSWORD '$(cat "$app_secret")';
+SQL
+  exists=$(pg_superuser_sql "$port" "$secret" postgres -tA <<<"SELECT 1 FROM pg_database WHERE datname = '$CB_PG_DATABASE'") \
+    || cb_die "could not query PostgreSQL on port $port"
+  [ "$exists" = 1 ] || return 0 # the first migrate creates it, owned by the role
+  pg_superuser_sql "$port" "$secret" postgres >/dev/null <<<"ALTER DATABASE $CB_PG_DATABASE OWNER TO $CB_PG_ROLE" \
+    || cb_die "could not hand database $CB_PG_DATABASE to $CB_PG_ROLE"
+  # Tables first: their identity and serial sequences follow them; other sequences after.
+  pg_superuser_sql "$port" "$secret" "$CB_PG_DATABASE" >/dev/null <<SQL || cb_die "could not hand the tables of $CB_PG_DATABASE to $CB_PG_ROLE"
+ALTER SCHEMA public OWNER TO $CB_PG_ROLE;
+DO \$\$ DECLARE r record; BEGIN
+  FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND pg_get_userbyid(c.relowner) <> '$CB_PG_ROLE' LOOP
+    EXECUTE format('ALTER %s %s OWNER TO $CB_PG_ROLE',
+      CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.name);
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind = 'S' AND pg_get_userbyid(c.relowner) <> '$CB_PG_ROLE' LOOP
+    EXECUTE format('ALTER SEQUENCE %s OWNER TO $CB_PG_ROLE', r.name);
+  END LOOP;
+END \$\$;
+SQL
+}
+
 start_postgres() {
-  local profile=$1 port=$2 bin data secret
+  local profile=$1 port=$2 bin data secret app_secret
   bin=$(pg_bin)
   data=$(pg_data_dir "$profile")
-  secret="$CB_ROOT/.data/$profile/postgres.password"
+  secret="$CB_ROOT/.data/$profile/postgres.password"        # the superuser's: for this script only
+  app_secret="$CB_ROOT/.data/$profile/$CB_PG_ROLE.password" # the app's role
   mkdir -p "$CB_ROOT/.data/$profile" "$(dirname "$data")"
   new_secret "$secret"
+  new_secret "$app_secret"
 
   if [ ! -s "$data/PG_VERSION" ]; then
     cb_log "Creating PostgreSQL cluster in $data"
@@ -92,7 +137,8 @@ start_postgres() {
       -o "-p $port -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null \
       || cb_die "PostgreSQL did not start; see $data/server.log"
   fi
-  export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Password=$(cat "$secret");Database=chatblazor"
+  ensure_app_role "$port" "$secret" "$app_secret"
+  export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=$CB_PG_ROLE;Password=$(cat "$app_secret");Database=$CB_PG_DATABASE"
 }
 
 start_redis() {
