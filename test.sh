@@ -14,8 +14,9 @@ cleanup() {
   # Build servers (MSBuild nodes, Roslyn, Razor) would outlive the run.
   dotnet build-server shutdown >/dev/null 2>&1 || true
 }
-services_start test
+# The trap first: services_start exits (cb_die) when a service cannot start, and must not leave the other running.
 trap cleanup EXIT
+services_start test
 
 cb_log "Building (Release)"
 dotnet build ChatBlazor.sln -c Release --nologo -v quiet -clp:ErrorsOnly

@@ -6,6 +6,7 @@ using ChatBlazor.Web.Health;
 using ChatBlazor.Web.Inference;
 using ChatBlazor.Web.Logging;
 using ChatBlazor.Web.Operator;
+using ChatBlazor.Web.Security;
 using ChatBlazor.Web.Shell;
 
 var command = OperatorCommand.Parse(args);
@@ -15,6 +16,7 @@ builder.AddStructuredLogging();
 builder.AddDatabase();
 builder.AddRedis();
 builder.AddAccounts();
+builder.AddSecurity();
 builder.AddHealth();
 builder.AddInference();
 builder.AddChat();

@@ -3,10 +3,14 @@
 # PROFILE is "run" or "test": each has its own ports and data under .data/PROFILE, so tests never touch run data.
 # Servers bind to 127.0.0.1 only. ConnectionStrings__Postgres / Redis__Configuration, when set, name external
 # servers and nothing is started for them.
+# The app connects as its own role (chatblazor: no superuser; it owns its database and may create the test
+# databases). Passwords are generated into .data/PROFILE (mode 600) and never go on a command line.
 
 CB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CB_STARTED_PG=""
 CB_STARTED_REDIS=""
+CB_PG_ROLE=chatblazor
+CB_PG_DATABASE=chatblazor
 
 cb_log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 cb_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -53,19 +57,70 @@ pg_data_dir() {
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# A generated password in FILE, readable by its owner only.
+new_secret() {
+  [ -f "$1" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' 'xy' > "$1")
+  chmod 600 "$1"
+}
+
+# Runs the SQL on stdin as the superuser: PORT SUPERUSER_SECRET DATABASE [psql options]. The password travels in
+# the environment, which only the same user and root can read, never on a command line.
+pg_superuser_sql() {
+  local port=$1 secret=$2 database=$3
+  shift 3
+  PGPASSWORD="$(cat "$secret")" "$(pg_bin)/psql" -h 127.0.0.1 -p "$port" -U postgres -d "$database" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# The app's role, with the password in its file; and, for a data folder from before the app had a role of its own
+# (its database and tables owned by postgres), ownership of the database, its public schema and all in it.
+ensure_app_role() {
+  local port=$1 secret=$2 app_secret=$3 exists
+  pg_superuser_sql "$port" "$secret" postgres >/dev/null <<SQL || cb_die "could not create the PostgreSQL role $CB_PG_ROLE"
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$CB_PG_ROLE') THEN CREATE ROLE $CB_PG_ROLE; END IF;
+END \$\$;
+ALTER ROLE $CB_PG_ROLE WITH LOGIN CREATEDB NOSUPERUSER NOCREATEROLE PASSWORD '$(cat "$app_secret")';
+SQL
+  exists=$(pg_superuser_sql "$port" "$secret" postgres -tA <<<"SELECT 1 FROM pg_database WHERE datname = '$CB_PG_DATABASE'") \
+    || cb_die "could not query PostgreSQL on port $port"
+  [ "$exists" = 1 ] || return 0 # the first migrate creates it, owned by the role
+  pg_superuser_sql "$port" "$secret" postgres >/dev/null <<<"ALTER DATABASE $CB_PG_DATABASE OWNER TO $CB_PG_ROLE" \
+    || cb_die "could not hand database $CB_PG_DATABASE to $CB_PG_ROLE"
+  # Tables first: their identity and serial sequences follow them; other sequences after.
+  pg_superuser_sql "$port" "$secret" "$CB_PG_DATABASE" >/dev/null <<SQL || cb_die "could not hand the tables of $CB_PG_DATABASE to $CB_PG_ROLE"
+ALTER SCHEMA public OWNER TO $CB_PG_ROLE;
+DO \$\$ DECLARE r record; BEGIN
+  FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND pg_get_userbyid(c.relowner) <> '$CB_PG_ROLE' LOOP
+    EXECUTE format('ALTER %s %s OWNER TO $CB_PG_ROLE',
+      CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.name);
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind = 'S' AND pg_get_userbyid(c.relowner) <> '$CB_PG_ROLE' LOOP
+    EXECUTE format('ALTER SEQUENCE %s OWNER TO $CB_PG_ROLE', r.name);
+  END LOOP;
+END \$\$;
+SQL
+}
+
 start_postgres() {
-  local profile=$1 port=$2 bin data secret
+  local profile=$1 port=$2 bin data secret app_secret
   bin=$(pg_bin)
   data=$(pg_data_dir "$profile")
-  secret="$CB_ROOT/.data/$profile/postgres.password"
+  secret="$CB_ROOT/.data/$profile/postgres.password"        # the superuser's: for this script only
+  app_secret="$CB_ROOT/.data/$profile/$CB_PG_ROLE.password" # the app's role
   mkdir -p "$CB_ROOT/.data/$profile" "$(dirname "$data")"
-  [ -f "$secret" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' 'xy' > "$secret")
+  new_secret "$secret"
+  new_secret "$app_secret"
 
   if [ ! -s "$data/PG_VERSION" ]; then
     cb_log "Creating PostgreSQL cluster in $data"
     mkdir -p "$data"
     [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$(dirname "$data")"
-    local pwfile; pwfile=$(mktemp); cp "$secret" "$pwfile"; chmod 644 "$pwfile"
+    # initdb runs as postgres and reads the password from a file: a copy only postgres can read, removed at once.
+    local pwfile; pwfile=$(mktemp); chmod 600 "$pwfile"
+    [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
+    cat "$secret" > "$pwfile"
     pg_as_owner "$bin/initdb" -D "$data" -U postgres --auth=scram-sha-256 --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 >/dev/null \
       || { rm -f "$pwfile"; cb_die "initdb failed for $data"; }
     rm -f "$pwfile"
@@ -76,34 +131,45 @@ start_postgres() {
   else
     port_busy "$port" && cb_die "port $port is taken by another program; set CHATBLAZOR_${CB_PORT_PREFIX}PG_PORT to a free port"
     cb_log "Starting PostgreSQL on 127.0.0.1:$port"
+    # Noted before starting, so that even a start that fails half-way is stopped on exit.
+    CB_STARTED_PG="$data"
     pg_as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
       -o "-p $port -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null \
       || cb_die "PostgreSQL did not start; see $data/server.log"
-    CB_STARTED_PG="$data"
   fi
-  export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Password=$(cat "$secret");Database=chatblazor"
+  ensure_app_role "$port" "$secret" "$app_secret"
+  export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=$CB_PG_ROLE;Password=$(cat "$app_secret");Database=$CB_PG_DATABASE"
 }
 
 start_redis() {
   local profile=$1 port=$2 dir="$CB_ROOT/.data/$1/redis" secret="$CB_ROOT/.data/$1/redis.password"
   mkdir -p "$dir"
-  [ -f "$secret" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' 'xy' > "$secret")
-  if redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$(cat "$secret")" ping 2>/dev/null | grep -q PONG; then
+  new_secret "$secret"
+  if redis_ping "$port" "$secret"; then
     cb_log "Redis already running on 127.0.0.1:$port"
   else
     port_busy "$port" && cb_die "port $port is taken by another program; set CHATBLAZOR_${CB_PORT_PREFIX}REDIS_PORT to a free port"
     cb_log "Starting Redis on 127.0.0.1:$port"
+    CB_STARTED_REDIS="$port"
     # The password travels on stdin so it never shows in the process list.
     printf 'bind 127.0.0.1\nport %s\ndir %s\ndaemonize yes\npidfile %s/redis.pid\nlogfile %s/redis.log\nrequirepass %s\n' \
       "$port" "$dir" "$dir" "$dir" "$(cat "$secret")" | redis-server - >/dev/null || cb_die "Redis did not start; see $dir/redis.log"
     for _ in $(seq 50); do
-      redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning -a "$(cat "$secret")" ping 2>/dev/null | grep -q PONG && break
+      redis_ping "$port" "$secret" && break
       sleep 0.1
     done
-    CB_STARTED_REDIS="$port"
   fi
   export Redis__Configuration="127.0.0.1:$port,password=$(cat "$secret")"
 }
+
+# redis-cli reads the password from REDISCLI_AUTH, so it is not in its arguments (and the process list).
+redis_cli() {
+  local port=$1 secret=$2
+  shift 2
+  REDISCLI_AUTH="$(cat "$secret")" redis-cli -h 127.0.0.1 -p "$port" "$@"
+}
+
+redis_ping() { redis_cli "$1" "$2" ping 2>/dev/null | grep -q PONG; }
 
 services_start() {
   local profile=$1 pg_port redis_port
@@ -120,6 +186,8 @@ services_start() {
 }
 
 # Stops only what services_start started in this shell, so a second ./run.sh never pulls services from under the first.
+# Set it as the EXIT trap before services_start: a start that fails half-way (Redis's port taken after PostgreSQL
+# started) exits through cb_die, and what it had started must stop too.
 services_stop() {
   if [ -n "$CB_STARTED_PG" ]; then
     cb_log "Stopping PostgreSQL"
@@ -128,7 +196,7 @@ services_stop() {
   fi
   if [ -n "$CB_STARTED_REDIS" ]; then
     cb_log "Stopping Redis"
-    redis-cli -h 127.0.0.1 -p "$CB_STARTED_REDIS" --no-auth-warning -a "$(cat "$CB_REDIS_SECRET")" shutdown >/dev/null 2>&1 || true
+    redis_cli "$CB_STARTED_REDIS" "$CB_REDIS_SECRET" shutdown >/dev/null 2>&1 || true
     CB_STARTED_REDIS=""
   fi
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using ChatBlazor.Core.Data;
+using ChatBlazor.Core.Identity;
 using Microsoft.EntityFrameworkCore;
 
 namespace ChatBlazor.Core.ApiKeys;
@@ -10,6 +11,9 @@ public sealed record ApiKeySummary(Guid Id, string Name, string Prefix, DateTime
 
 /// <summary>The key a request authenticated with: whose it is.</summary>
 public sealed record ApiKeyOwner(Guid KeyId, string UserId, string? Plan);
+
+/// <summary>A presented key: its owner when it may be used; otherwise whether it is live but its owner's account is disabled.</summary>
+public sealed record ApiKeyCheck(ApiKeyOwner? Owner, bool OwnerDisabled);
 
 /// <summary>
 /// Creating, listing, revoking and checking API keys. Keys read "cb-" + 43 base64url characters. Every check goes to
@@ -54,21 +58,29 @@ public sealed class ApiKeyStore(IDbContextFactory<AppDbContext> dbFactory, TimeP
             || await db.ApiKeys.AnyAsync(k => k.Id == keyId && k.UserId == userId, ct);
     }
 
-    /// <summary>The owner of a live key, or null for anything else (unknown, revoked, malformed). Notes when it was last used.</summary>
-    public async Task<ApiKeyOwner?> AuthenticateAsync(string secret, CancellationToken ct = default)
+    /// <summary>The owner of a live key of an enabled account, or null for anything else (unknown, revoked, malformed, disabled).</summary>
+    public async Task<ApiKeyOwner?> AuthenticateAsync(string secret, CancellationToken ct = default) => (await CheckAsync(secret, ct)).Owner;
+
+    /// <summary>
+    /// Like <see cref="AuthenticateAsync"/>, and says when a live key is refused because its owner's account is
+    /// disabled, so the caller can tell them. Notes when a usable key was last used.
+    /// </summary>
+    public async Task<ApiKeyCheck> CheckAsync(string secret, CancellationToken ct = default)
     {
         if (!secret.StartsWith(SecretPrefix, StringComparison.Ordinal) || secret.Length > 100)
-            return null;
+            return new ApiKeyCheck(null, false);
         var hash = HashOf(secret);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var found = await db.ApiKeys.Where(k => k.Hash == hash && k.RevokedAt == null)
-            .Select(k => new { k.Id, k.UserId, k.User!.Plan, k.LastUsedAt }).SingleOrDefaultAsync(ct);
+            .Select(k => new { k.Id, k.UserId, k.User!.Plan, k.LastUsedAt, k.User.LockoutEnabled, k.User.LockoutEnd }).SingleOrDefaultAsync(ct);
         if (found is null)
-            return null;
+            return new ApiKeyCheck(null, false);
+        if (DisabledAccounts.IsDisabled(found.LockoutEnabled, found.LockoutEnd))
+            return new ApiKeyCheck(null, true);
         var now = clock.GetUtcNow();
         if (found.LastUsedAt is null || now - found.LastUsedAt > LastUsedResolution) // one write a minute per key, not per request
             await db.ApiKeys.Where(k => k.Id == found.Id).ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), ct);
-        return new ApiKeyOwner(found.Id, found.UserId, found.Plan);
+        return new ApiKeyCheck(new ApiKeyOwner(found.Id, found.UserId, found.Plan), false);
     }
 
     private static ApiKeySummary Summary(ApiKey k) => new(k.Id, k.Name, k.Prefix, k.CreatedAt, k.LastUsedAt, k.RevokedAt);

@@ -7,14 +7,18 @@ public sealed class SignInGuardOptions
 {
     public const string Section = "SignIn";
 
-    /// <summary>Log-in and sign-up attempts a client address may make per minute, across all instances.</summary>
+    /// <summary>
+    /// Attempts a client address may make per minute of each kind (log-in, sign-up, password-reset email,
+    /// confirmation email), across all instances.
+    /// </summary>
     [Range(1, 100_000)] public int AttemptsPerMinute { get; set; } = 30;
 }
 
 /// <summary>
-/// Counts log-in and sign-up attempts per client address in Redis, shared by every instance. It fails closed: while
-/// Redis is unreachable no shared count exists, so password guessing could run at full speed on every instance;
-/// attempts are refused with a message saying so until Redis is back (chat and API keep working meanwhile).
+/// Counts log-in, sign-up and account-email attempts per client address in Redis, shared by every instance. The
+/// address is the client's own behind a known proxy (ForwardedHeaders), the connection's otherwise. It fails
+/// closed: while Redis is unreachable no shared count exists, so password guessing could run at full speed on
+/// every instance; attempts are refused with a message saying so until Redis is back (chat and API keep working).
 /// </summary>
 public sealed class SignInGuard(ILimitCounters counters, TimeProvider clock, Microsoft.Extensions.Options.IOptions<SignInGuardOptions> options, ILogger<SignInGuard> log)
 {

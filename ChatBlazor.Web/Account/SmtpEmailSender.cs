@@ -11,11 +11,11 @@ internal sealed class SmtpEmailSender(IOptions<SmtpOptions> options, ILogger<Smt
 {
     public Task SendConfirmationLinkAsync(AppUser user, string email, string confirmationLink) =>
         SendAsync(email, "Confirm your ChatBlazor account",
-            $"Welcome to ChatBlazor. <a href=\"{confirmationLink}\">Confirm your account</a> to start chatting.");
+            $"Welcome to ChatBlazor. <a href=\"{WebUtility.HtmlEncode(confirmationLink)}\">Confirm your account</a> to start chatting.");
 
     public Task SendPasswordResetLinkAsync(AppUser user, string email, string resetLink) =>
         SendAsync(email, "Reset your ChatBlazor password",
-            $"<a href=\"{resetLink}\">Choose a new password</a>. If you did not ask for this, ignore this email.");
+            $"<a href=\"{WebUtility.HtmlEncode(resetLink)}\">Choose a new password</a>. If you did not ask for this, ignore this email.");
 
     public Task SendPasswordResetCodeAsync(AppUser user, string email, string resetCode) =>
         SendAsync(email, "Your ChatBlazor password reset code", $"Your code: {WebUtility.HtmlEncode(resetCode)}");

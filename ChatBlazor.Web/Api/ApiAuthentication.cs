@@ -28,23 +28,33 @@ internal sealed class ApiKeyAuthenticationHandler(
     {
         if (ApiAuthentication.BearerToken(Request) is not { } token)
             return AuthenticateResult.NoResult();
-        if (await keys.AuthenticateAsync(token, Context.RequestAborted) is not { } owner)
+        var check = await keys.CheckAsync(token, Context.RequestAborted);
+        if (check.OwnerDisabled)
+            return AuthenticateResult.Fail(new ApiCredentialRefusedException(ApiAuthentication.AccountDisabled));
+        if (check.Owner is not { } owner)
             return AuthenticateResult.Fail("Unknown or revoked API key.");
         Claim[] claims = [new(ClaimTypes.NameIdentifier, owner.UserId), new(ApiClaims.KeyId, owner.KeyId.ToString()), .. owner.Plan is { } p ? [new Claim(ApiClaims.Plan, p)] : Array.Empty<Claim>()];
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        ApiAuthentication.WriteUnauthorizedAsync(Context, ApiAuthentication.BearerToken(Request) is null
-            ? "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'; create one under API keys in your account menu."
-            : "Incorrect API key provided. It may have been revoked; create a new one under API keys in your account menu.");
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        await ApiAuthentication.WriteUnauthorizedAsync(Context, (await HandleAuthenticateOnceSafeAsync()).Failure is ApiCredentialRefusedException refused
+            ? refused.Message
+            : ApiAuthentication.BearerToken(Request) is null
+                ? "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'; create one under API keys in your account menu."
+                : "Incorrect API key provided. It may have been revoked; create a new one under API keys in your account menu.");
 }
+
+/// <summary>A credential refused for a reason its caller should read in the 401 (unlike a bad signature or unknown key).</summary>
+internal sealed class ApiCredentialRefusedException(string message) : Exception(message);
 
 internal static class ApiAuthentication
 {
     /// <summary>Picks the handler by the token's shape: our keys start with "cb-", anything else is read as a JWT.</summary>
     public const string Scheme = "Api";
     public const string JwtScheme = "Jwt";
+
+    public const string AccountDisabled = "This account is disabled, so its API keys and tokens are refused. Ask an administrator of this server if you think this is a mistake.";
 
     public static string? BearerToken(HttpRequest request)
     {

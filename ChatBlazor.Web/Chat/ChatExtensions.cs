@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
@@ -23,6 +24,7 @@ public static class ChatExtensions
         builder.Services.AddReplies();
         var grace = builder.Configuration.GetSection(ReplyOptions.Section).Get<ReplyOptions>()?.ShutdownGrace ?? new ReplyOptions().ShutdownGrace;
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = grace + TimeSpan.FromSeconds(15));
+        builder.Services.AddOptions<ChatImageOptions>().BindConfiguration(ChatImageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
     }
 
     /// <summary>False for a worker-only instance (Replies:Role = Worker): it answers health checks and runs replies, nothing else.</summary>
@@ -32,6 +34,8 @@ public static class ChatExtensions
     /// <summary>Export of the visible branch: <c>/chat/{id}/export.md</c> and <c>/chat/{id}/export.json</c>.</summary>
     public static void MapChat(this WebApplication app)
     {
+        // Replies render Markdown through a static call, so the image allow-list is handed to it once, here.
+        MarkdownRenderer.ImageHosts = app.Services.GetRequiredService<IOptions<ChatImageOptions>>().Value.ImageHosts.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
         var export = app.MapGroup("/chat/{id:guid}").RequireAuthorization();
         export.MapGet("/export.md", async Task<Results<FileContentHttpResult, NotFound>> (Guid id, ClaimsPrincipal user, ConversationStore store) =>
         {

@@ -7,6 +7,9 @@ using Microsoft.EntityFrameworkCore;
 
 namespace ChatBlazor.Web.Data;
 
+/// <summary>What the admin bootstrap did: the account it created (and the password it generated), or why it did nothing.</summary>
+public sealed record AdminBootstrap(AppUser? Created, string? GeneratedPassword, string? Warning);
+
 /// <summary>Brings a database up to date: migrations, then the data every installation needs.</summary>
 public static class DatabaseSetup
 {
@@ -27,10 +30,11 @@ public static class DatabaseSetup
 
     /// <summary>
     /// Makes sure an admin exists. Credentials come from CHATBLAZOR_ADMIN_EMAIL / CHATBLAZOR_ADMIN_PASSWORD;
-    /// without a password one is generated and returned so the caller can show it once.
+    /// without a password one is generated and returned so the caller can show it once. The email only names an
+    /// account to create: an existing account is never promoted, since anyone may have signed up with that address
+    /// before the operator named it.
     /// </summary>
-    public static async Task<(AppUser Admin, string? GeneratedPassword)?> EnsureAdminAsync(
-        IServiceProvider services, string? email, string? password)
+    public static async Task<AdminBootstrap> EnsureAdminAsync(IServiceProvider services, string? email, string? password)
     {
         await using var scope = services.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
@@ -39,21 +43,24 @@ public static class DatabaseSetup
         {
             // No admin named: keep any existing one, otherwise create the default.
             if ((await users.GetUsersInRoleAsync(Roles.Admin)).Count > 0)
-                return null;
+                return new AdminBootstrap(null, null, null);
             email = "admin@chatblazor.local";
         }
 
         var existing = await users.FindByEmailAsync(email);
         if (existing is not null)
         {
-            if (!await users.IsInRoleAsync(existing, Roles.Admin))
-                Check(await users.AddToRoleAsync(existing, Roles.Admin), $"make {email} an admin");
-            return null;
+            return await users.IsInRoleAsync(existing, Roles.Admin)
+                ? new AdminBootstrap(null, null, null)
+                : new AdminBootstrap(null, null,
+                    $"An account with the email {email} already exists and is not an admin; it was left as it is. " +
+                    "The admin email only names an account to create: choose another email (CHATBLAZOR_ADMIN_EMAIL), " +
+                    "or make an admin with: admin create-user --email E --password P --role Admin");
         }
 
         var generated = string.IsNullOrEmpty(password) ? GeneratePassword() : null;
         var admin = await CreateUserAsync(users, email, password ?? generated!, Roles.Admin, services.GetRequiredService<PlanCatalog>().Default.Name);
-        return (admin, generated);
+        return new AdminBootstrap(admin, generated, null);
     }
 
     /// <param name="plan">The plan the user starts on: Plans:DefaultPlan's, as for anyone who signs up.</param>
@@ -71,7 +78,7 @@ public static class DatabaseSetup
     }
 
     // 18 random bytes in URL-safe base64 plus fixed classes, so Identity's complexity rules always pass.
-    private static string GeneratePassword() =>
+    internal static string GeneratePassword() =>
         Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', 'x').Replace('/', 'y') + "-7a";
 
     private static void Check(IdentityResult result, string action)

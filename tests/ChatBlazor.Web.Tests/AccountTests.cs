@@ -166,16 +166,83 @@ public class AccountTests(AppFactory app) : IClassFixture<AppFactory>
 
 public class AccountWithMailServerTests(AccountWithMailServerTests.Factory app) : IClassFixture<AccountWithMailServerTests.Factory>
 {
+    public const string PublicUrl = "https://chat.example.com";
+
     public sealed class Factory : AppFactory
     {
+        public SmtpServerDouble Mail { get; } = new();
+
         public Factory()
         {
             Set("Smtp:Host", "127.0.0.1");
+            Set("Smtp:Port", Mail.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Set("Smtp:EnableSsl", "false");
             Set("Smtp:From", "chatblazor@example.com");
+            Set("App:PublicUrl", PublicUrl);
+            // An operator may answer to any host; the links in emails must still name App:PublicUrl.
+            Set("AllowedHosts", "*");
         }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await base.DisposeAsync();
+            await Mail.DisposeAsync();
+            GC.SuppressFinalize(this);
+        }
+    }
+
+    /// <summary>A browser that sends a Host header of the attacker's choosing, as a password-reset poisoning attempt does.</summary>
+    private HttpClient BrowserWithHostileHost() =>
+        app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = new Uri("http://attacker.example") });
+
+    private async Task<AppUser> UserAsync(bool emailConfirmed)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        var email = $"mail-{Guid.NewGuid():N}@example.com";
+        var user = new AppUser { UserName = email, Email = email, EmailConfirmed = emailConfirmed };
+        Assert.True((await users.CreateAsync(user, "Str0ng!pass")).Succeeded);
+        return user;
     }
 
     [Fact]
     public void EmailConfirmationIsRequiredOnceSmtpIsConfigured() =>
         Assert.True(app.Services.GetRequiredService<IOptions<IdentityOptions>>().Value.SignIn.RequireConfirmedAccount);
+
+    [Fact]
+    public async Task TheSignUpConfirmationLinkIsBuiltFromThePublicUrlNotTheHostHeaderAndConfirms()
+    {
+        var email = $"signup-{Guid.NewGuid():N}@example.com";
+
+        await FormClient.SubmitAsync(BrowserWithHostileHost(), "/Account/Register", new()
+        {
+            ["Input.Email"] = email, ["Input.Password"] = "Str0ng!pass", ["Input.ConfirmPassword"] = "Str0ng!pass",
+        });
+
+        var link = await app.Mail.NextLinkToAsync(email);
+        Assert.StartsWith($"{PublicUrl}/Account/ConfirmEmail?", link);
+        Assert.Equal(HttpStatusCode.OK, (await app.CreateClient().GetAsync(new Uri(link).PathAndQuery)).StatusCode);
+        await using var scope = app.Services.CreateAsyncScope();
+        Assert.True((await scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>().FindByEmailAsync(email))!.EmailConfirmed);
+    }
+
+    [Fact]
+    public async Task ThePasswordResetLinkIsBuiltFromThePublicUrlNotTheHostHeader()
+    {
+        var user = await UserAsync(emailConfirmed: true);
+
+        await FormClient.SubmitAsync(BrowserWithHostileHost(), "/Account/ForgotPassword", new() { ["Input.Email"] = user.Email! });
+
+        Assert.StartsWith($"{PublicUrl}/Account/ResetPassword?code=", await app.Mail.NextLinkToAsync(user.Email!));
+    }
+
+    [Fact]
+    public async Task AResentConfirmationLinkIsBuiltFromThePublicUrlNotTheHostHeader()
+    {
+        var user = await UserAsync(emailConfirmed: false);
+
+        await FormClient.SubmitAsync(BrowserWithHostileHost(), "/Account/ResendEmailConfirmation", new() { ["Input.Email"] = user.Email! });
+
+        Assert.StartsWith($"{PublicUrl}/Account/ConfirmEmail?", await app.Mail.NextLinkToAsync(user.Email!));
+    }
 }

