@@ -21,7 +21,7 @@ public sealed class ReplyOptions : IValidatableObject
     public InstanceRole Role { get; set; } = InstanceRole.All;
 
     /// <summary>Replies this instance runs at once (the engine batches them); more wait in the job queue.</summary>
-    [Range(1, 1024)] public int Workers { get; set; } = 16;
+    [Range(1, 1024, ErrorMessage = "Replies:Workers must be between 1 and 1024.")] public int Workers { get; set; } = 16;
 
     /// <summary>
     /// A running job renews its claim every quarter of this; one not renewed for this long lost its worker (a
@@ -36,10 +36,10 @@ public sealed class ReplyOptions : IValidatableObject
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Runs of a job before its reply is given up as failed (a reply that crashes every worker that takes it).</summary>
-    [Range(1, 100)] public int MaxAttempts { get; set; } = 5;
+    [Range(1, 100, ErrorMessage = "Replies:MaxAttempts must be between 1 and 100.")] public int MaxAttempts { get; set; } = 5;
 
     /// <summary>Redis keys and channels start with this, so installations (or test runs) can share one Redis.</summary>
-    [Required] public string KeyPrefix { get; set; } = "cb:";
+    [Required(ErrorMessage = "Replies:KeyPrefix must not be empty.")] public string KeyPrefix { get; set; } = "cb:";
 
     public bool RunsJobs => Role != InstanceRole.Ui;
 

@@ -63,10 +63,10 @@ public sealed class StreamingMarkdown
         while (line < text.Length)
         {
             var end = IndexOf(text, '\n', line);
+            if (previousBlank && !inFence && line > start && StartsBlock(text, line, end < 0 ? text.Length : end, complete: end >= 0))
+                return line;
             if (end < 0)
                 return 0; // the last line is still being written
-            if (previousBlank && !inFence && line > start && StartsBlock(text, line, end))
-                return line;
             var (first, firstAt) = FirstChar(text, line, end);
             if (firstAt - line < 4 && (first is '`' or '~') && Repeats(text, firstAt, end, first, 3))
                 inFence = !inFence;
@@ -76,8 +76,9 @@ public sealed class StreamingMarkdown
         return 0;
     }
 
-    // A line that does not continue what came before: not indented, not a list item, not a table row.
-    private static bool StartsBlock(StringBuilder text, int line, int end)
+    // A line that does not continue what came before: not indented, not a list item, not a table row. A line still
+    // being written counts once what has arrived decides it ("12" could still become "12. item").
+    private static bool StartsBlock(StringBuilder text, int line, int end, bool complete)
     {
         if (line == end)
             return false;
@@ -87,6 +88,8 @@ public sealed class StreamingMarkdown
         var i = line;
         while (i < end && char.IsAsciiDigit(text[i]))
             i++;
+        if (i == end && !complete)
+            return false;
         return !(i > line && i < end && text[i] is '.' or ')');
     }
 

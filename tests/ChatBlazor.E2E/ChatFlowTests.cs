@@ -330,6 +330,29 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
     }
 
     [Fact]
+    public async Task AHundredThousandCharacterPasteIsSentWholeAndOneCharacterMoreIsRefusedInTheBrowser()
+    {
+        var (page, email) = await ChatFlowTests.SignedInAsync(app);
+        var longest = string.Concat(Enumerable.Repeat("0123456789", 10_000));
+        var input = page.GetByTestId("chat-input");
+
+        await input.FillAsync(longest + "!");
+        await input.PressAsync("Enter");
+        await Expect(page.GetByTestId("chat-error")).ToContainTextAsync("100,001 characters; a message can have at most 100,000");
+        await Expect(page.GetByTestId("message-user")).ToHaveCountAsync(0); // nothing crossed the circuit but the length
+
+        await input.FillAsync(longest);
+        await input.PressAsync("Enter");
+        await Expect(page.GetByTestId("message-user")).ToHaveCountAsync(1);
+        // Stored whole; the model's window cannot take it, and the page says so.
+        await Expect(page.GetByTestId("chat-error")).ToContainTextAsync("too long for the model");
+        await using (var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync())
+            Assert.Equal(100_000, await db.Messages.Where(m => m.Conversation!.User!.Email == email).Select(m => m.Content.Length).SingleAsync());
+        await input.FillAsync("still here?"); // the circuit lives on
+        await Expect(page.GetByTestId("send-button")).ToBeEnabledAsync();
+    }
+
+    [Fact]
     public async Task EscStopsTheReplyAndKeepsWhatWasWritten()
     {
         var page = await ChatFlowTests.SignedInPageAsync(app);

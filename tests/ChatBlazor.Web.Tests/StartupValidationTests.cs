@@ -33,6 +33,26 @@ public class StartupValidationTests
         Assert.Contains("Redis:Configuration", error.Message);
     }
 
+    [Theory]
+    [InlineData("Replies:ClaimAfter", "00:00:00.100")]
+    [InlineData("Replies:Workers", "0")]
+    [InlineData("Replies:Role", "Everything")]
+    public async Task ABadReplySettingFailsAtStartNamingTheKey(string key, string value)
+    {
+        var app = new AppFactory();
+        app.Set(key, value);
+        try
+        {
+            var error = await Assert.ThrowsAnyAsync<Exception>(() => app.InitializeAsync());
+
+            Assert.Contains(key, error.Message);
+        }
+        finally
+        {
+            await ((IAsyncLifetime)app).DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task SmtpHostWithoutSenderAddressFailsAtStartNamingTheKey()
     {
