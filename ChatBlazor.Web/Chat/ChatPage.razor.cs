@@ -72,13 +72,14 @@ public sealed partial class ChatPage
         await LoadAsync();
     }
 
+    // What is on screen stays until the new state has loaded: no empty flash on "Show earlier" or after a reply.
     private async Task LoadAsync()
     {
         StopFollowing();
-        (_view, _notFound, _error) = (null, false, null);
+        (_notFound, _error) = (false, null);
         if (_shownId is not { } id)
         {
-            _settings = new();
+            (_view, _settings) = (null, new());
             return;
         }
         _view = await Store.OpenAsync(_userId, id, _window);
@@ -192,6 +193,7 @@ public sealed partial class ChatPage
             error = e.Message; // the user's message is stored; they can edit it, change settings or regenerate later
         }
         await RefreshQuotaAsync();
+        _window = Math.Max(_window, Tree.Path.Count + 2); // the new turn joins what is shown; nothing scrolls out of it
         await LoadAsync();
         _error = error; // after the reload, which clears what belonged to the chat shown before
         if (_sidebar is not null)

@@ -126,6 +126,13 @@ public sealed class ChatUiBench(ChatUiBench.PacedApp app, ITestOutputHelper outp
             parent = reply.Id;
         }
         await page.GotoAsync($"/chat/{chat.Id}");
+        // The page opens on the latest 50 messages; all 200 in the page, as before windowing, for a like comparison.
+        while (await page.GetByTestId("show-earlier").CountAsync() > 0)
+        {
+            var shown = await page.GetByTestId("message-assistant").CountAsync();
+            await page.GetByTestId("show-earlier").ClickAsync();
+            await Expect(page.GetByTestId("message-assistant")).Not.ToHaveCountAsync(shown);
+        }
         await Expect(page.GetByTestId("message-assistant")).ToHaveCountAsync(100);
         await Expect(page.GetByTestId("chat-input")).ToBeEnabledAsync();
         await StreamAsync(page, "long chat");
