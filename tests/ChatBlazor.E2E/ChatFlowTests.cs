@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using ChatBlazor.Core.Data;
 using ChatBlazor.Inference.Contracts;
 using ChatBlazor.Testing;
@@ -180,44 +178,9 @@ public class ChatFlowTests(BrowserApp app) : IClassFixture<BrowserApp>
 /// </summary>
 public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixture<ChatStreamingTests.SteppedApp>
 {
-    public sealed class SteppedEngineDouble : IInferenceEngine
-    {
-        private readonly Channel<string> _tokens = Channel.CreateUnbounded<string>();
-
-        public const string StepTitle = "Stepped title";
-
-        public IReadOnlyList<ModelInfo> Models { get; } = [new("stepped-double", 4096)];
-
-        public void Release(params string[] tokens)
-        {
-            foreach (var token in tokens)
-                _tokens.Writer.TryWrite(token);
-        }
-
-        public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            // The page's title request is answered at once, so it never takes tokens the test meant for a reply.
-            if (request.Messages is [{ Content: var content }] && content.StartsWith(TitlePrompt.Instruction, StringComparison.Ordinal))
-            {
-                yield return new GenerationChunk(StepTitle, [], FinishReason: FinishReason.Stop, Usage: new GenerationUsage(5, 2));
-                yield break;
-            }
-            var count = 0;
-            while (true)
-            {
-                var token = await _tokens.Reader.ReadAsync(cancellationToken);
-                count++;
-                var end = token == "<end>";
-                yield return new GenerationChunk(end ? "" : token, [], FinishReason: end ? FinishReason.Stop : null, Usage: end ? new GenerationUsage(5, count) : null);
-                if (end)
-                    yield break;
-            }
-        }
-    }
-
     public sealed class SteppedApp : BrowserApp
     {
-        public SteppedEngineDouble Engine { get; } = new();
+        public ReleasedEngineDouble Engine { get; } = new("stepped-double");
 
         public SteppedApp()
         {
@@ -252,8 +215,8 @@ public class ChatStreamingTests(ChatStreamingTests.SteppedApp app) : IClassFixtu
         await Expect(reply).ToHaveAttributeAsync("data-status", "complete");
         await Expect(reply.Locator(".markdown")).ToHaveTextAsync("one two three");
         // After the first reply the model names the chat, and the open page shows it without a reload.
-        await Expect(page.GetByTestId("chat-title")).ToHaveTextAsync(SteppedEngineDouble.StepTitle);
-        await Expect(page.GetByTestId("conversation-item")).ToContainTextAsync(SteppedEngineDouble.StepTitle);
+        await Expect(page.GetByTestId("chat-title")).ToHaveTextAsync(ReleasedEngineDouble.Title);
+        await Expect(page.GetByTestId("conversation-item")).ToContainTextAsync(ReleasedEngineDouble.Title);
     }
 
     [Fact]

@@ -1,7 +1,5 @@
 using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using System.Text;
-using System.Threading.Channels;
 using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Data;
@@ -20,43 +18,10 @@ namespace ChatBlazor.Web.Tests;
 /// <summary>PostgreSQL restarted while replies stream (a crash-restart, a failover): no text and no usage row is lost.</summary>
 public class DatabaseRestartTests(DatabaseRestartTests.Factory app) : IClassFixture<DatabaseRestartTests.Factory>
 {
-    /// <summary>
-    /// Test double: an engine whose tokens the test releases; "&lt;end&gt;" finishes the reply. A title request is
-    /// answered at once, so it never takes tokens a test meant for a reply.
-    /// </summary>
-    public sealed class ReleasedEngineDouble : IInferenceEngine
-    {
-        private readonly Channel<string> _tokens = Channel.CreateUnbounded<string>();
-
-        public IReadOnlyList<ModelInfo> Models { get; } = [new("released", 4096)];
-
-        public void Release(params string[] tokens)
-        {
-            foreach (var token in tokens)
-                _tokens.Writer.TryWrite(token);
-        }
-
-        public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            if (request.Messages is [{ Content: var content }] && content.StartsWith(TitlePrompt.Instruction, StringComparison.Ordinal))
-            {
-                yield return new GenerationChunk("A title", [], FinishReason: FinishReason.Stop, Usage: new GenerationUsage(5, 2));
-                yield break;
-            }
-            var count = 0;
-            while (await _tokens.Reader.ReadAsync(cancellationToken) is var token && token != "<end>")
-            {
-                count++;
-                yield return new GenerationChunk(token, []);
-            }
-            yield return new GenerationChunk("", [], FinishReason: FinishReason.Stop, Usage: new GenerationUsage(5, count));
-        }
-    }
-
     public sealed class Factory : AppFactory
     {
         public OwnPostgres Postgres { get; } = new();
-        public ReleasedEngineDouble Engine { get; } = new();
+        public ReleasedEngineDouble Engine { get; } = new("released");
 
         public Factory() => Set("Replies:SaveInterval", "00:00:00"); // every piece saved, so one lands on the restart
 
