@@ -55,7 +55,8 @@ public static class InferenceExtensions
 {
     /// <summary>
     /// One <see cref="IInferenceEngine"/> for the app: the embedded engine for local model folders and a client per
-    /// remote host, behind a router. Models load on first use of the engine, not at start.
+    /// remote host, behind a router. Models load when the engine is first needed: at start when serving (the reply
+    /// worker needs it), never for operator commands.
     /// </summary>
     public static void AddInference(this WebApplicationBuilder builder)
     {
