@@ -2,6 +2,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using ChatBlazor.Inference.Contracts;
+using ChatBlazor.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatBlazor.Web.Tests.Api;
 
@@ -100,5 +105,47 @@ public class ApiRequestCheckTests(ApiTests.Factory app) : IClassFixture<ApiTests
         var error = await ErrorOf(response);
         Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
         Assert.Contains("context window is 1,024", error.GetProperty("message").GetString());
+    }
+}
+
+/// <summary>/v1 in front of a model whose chat template refuses the messages, as real templates do for roles out of order.</summary>
+public class ApiChatTemplateTests(ApiChatTemplateTests.Factory app) : IClassFixture<ApiChatTemplateTests.Factory>
+{
+    /// <summary>Test double: an engine whose template raises for any conversation that does not start with a user message.</summary>
+    public sealed class TemplateEngineDouble : IInferenceEngine
+    {
+        public IReadOnlyList<ModelInfo> Models { get; } = [new("strict", 4096)];
+
+        public IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, CancellationToken cancellationToken = default) =>
+            throw new InvalidOperationException("a refused conversation never reaches the engine");
+
+        public TokenizedPrompt TokenizeChat(string model, IReadOnlyList<ChatMessage> messages) => messages[0].Role == "user"
+            ? TokenizedPrompt.Estimate(messages)
+            : throw ChatTemplateException.Raised("Conversation roles must alternate user/assistant/user/assistant/...", 3, 5);
+    }
+
+    public sealed class Factory : AppFactory
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureTestServices(services => services.AddSingleton<IInferenceEngine>(new TemplateEngineDouble()));
+        }
+    }
+
+    [Fact]
+    public async Task ATemplateThatRefusesTheMessagesIsA400NamingTheTemplatesReason()
+    {
+        var (_, key) = await app.UserWithKeyAsync();
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+
+        var response = await client.PostAsJsonAsync("/v1/chat/completions",
+            new { model = "strict", messages = new[] { new { role = "assistant", content = "I speak first." } } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal("messages", error.GetProperty("param").GetString());
+        Assert.Contains("chat template refused these messages: Conversation roles must alternate", error.GetProperty("message").GetString());
     }
 }
