@@ -83,7 +83,12 @@ ALTER ROLE $CB_PG_ROLE WITH LOGIN CREATEDB NOSUPERUSER NOCREATEROLE PASSWORD '$(
 SQL
   exists=$(pg_superuser_sql "$port" "$secret" postgres -tA <<<"SELECT 1 FROM pg_database WHERE datname = '$CB_PG_DATABASE'") \
     || cb_die "could not query PostgreSQL on port $port"
-  [ "$exists" = 1 ] || return 0 # the first migrate creates it, owned by the role
+  if [ "$exists" != 1 ]; then
+    # Made here, owned by the role, so the first migrate finds it (rather than logging a failed connection first).
+    pg_superuser_sql "$port" "$secret" postgres >/dev/null <<<"CREATE DATABASE $CB_PG_DATABASE OWNER $CB_PG_ROLE" \
+      || cb_die "could not create database $CB_PG_DATABASE"
+    return 0
+  fi
   pg_superuser_sql "$port" "$secret" postgres >/dev/null <<<"ALTER DATABASE $CB_PG_DATABASE OWNER TO $CB_PG_ROLE" \
     || cb_die "could not hand database $CB_PG_DATABASE to $CB_PG_ROLE"
   # Tables first: their identity and serial sequences follow them; other sequences after.

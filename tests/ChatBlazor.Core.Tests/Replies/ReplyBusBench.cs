@@ -119,6 +119,45 @@ public sealed class ReplyBusBench(PipelineHarness harness, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task FromSendToTheFirstWordOnAFollowingPage()
+    {
+        const int Replies = 100;
+        var prefix = $"{harness.KeyPrefix}first-word:";
+        var options = harness.ReplyOptions(prefix);
+        options.Value.SaveInterval = TimeSpan.FromSeconds(1); // as shipped
+        var pipeline = harness.Pipeline(new InstantEngineDouble());
+        var worker = new ReplyWorker(Bus(prefix), harness.Store, pipeline, harness.UserPlans, options, NullLogger<ReplyWorker>.Instance);
+        var jobs = new ReplyJobs(harness.Store, pipeline, harness.UserPlans, Bus(prefix), worker, NullLogger<ReplyJobs>.Instance);
+        await worker.StartAsync(CancellationToken.None);
+        var (user, _) = await harness.UserAsync();
+
+        // One at a time, as a user sends: the reply is admitted, stored and queued (StartAsync), a worker claims it and
+        // asks the engine, and the page, following from the moment StartAsync returns, sees the first word.
+        var toStarted = new List<double>();
+        var toFirstWord = new List<double>();
+        for (var i = 0; i < Replies; i++)
+        {
+            var chat = await harness.Store.CreateAsync(user, "instant");
+            var question = await harness.Store.AddUserMessageAsync(user, chat.Id, null, $"question {i}");
+            var clock = Stopwatch.StartNew();
+            var reply = (await jobs.StartAsync(user, chat.Id, question!.Id))!.Value;
+            toStarted.Add(clock.Elapsed.TotalMilliseconds);
+            await foreach (var update in jobs.FollowAsync(user, reply))
+                if (update.Text.Length > 0 || update.Status.IsFinal())
+                    break;
+            toFirstWord.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        await worker.StopAsync(CancellationToken.None);
+
+        var (started, firstWord) = (BenchResults.Summarize(toStarted), BenchResults.Summarize(toFirstWord));
+        output.WriteLine($"send → reply queued: {started}");
+        output.WriteLine($"send → first word on the page: {firstWord}");
+        BenchResults.Save("replies.json", "send_to_queued", started);
+        BenchResults.Save("replies.json", "send_to_first_word", firstWord);
+        Assert.Equal(Replies, toFirstWord.Count);
+    }
+
+    [Fact]
     public async Task EventLatencyFromAWorkersPublishToAFollowerOnTheBus()
     {
         const int Events = 2_000;
