@@ -280,6 +280,8 @@ public sealed class CompletionPipeline(
     /// </summary>
     public async Task SettleAsync(CompletionTicket ticket, CompletionResult result)
     {
+        if (ticket.HoldsSlot)
+            await running.ReleaseAsync(ticket.UserId, ticket.Id); // generation is over: the place is free before the ledger write
         var row = new UsageRecord
         {
             CompletionId = ticket.Id, UserId = ticket.UserId, ApiKeyId = ticket.ApiKeyId, Source = ticket.Source, Model = ticket.Model,
@@ -287,8 +289,6 @@ public sealed class CompletionPipeline(
             LatencyMs = (int)Math.Min(int.MaxValue, result.Elapsed.TotalMilliseconds), Status = result.Status,
         };
         var recorded = await ledger.RecordOnceAsync(row);
-        if (ticket.HoldsSlot)
-            await running.ReleaseAsync(ticket.UserId, ticket.Id);
         if (recorded == Recorded.AlreadySettled)
             return;
         if (ticket.Reservation is { } reservation)
