@@ -84,7 +84,7 @@ public sealed class ReplyWorker(
                 }
                 if (_options.RunsJobs)
                 {
-                    if (clock.Elapsed >= nextTakeover)
+                    if (clock.Elapsed >= nextTakeover && Free() > 0)
                     {
                         nextTakeover = clock.Elapsed + _options.ClaimAfter / 2;
                         foreach (var job in await bus.ClaimStaleAsync(Consumer, _options.ClaimAfter, Free()))
