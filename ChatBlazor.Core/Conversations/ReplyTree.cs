@@ -53,8 +53,6 @@ public sealed class ReplyTree
         return target >= 0 && target < versions.Count ? versions[target] : null;
     }
 
-    public Message? Find(Guid id) => Path.FirstOrDefault(m => m.Id == id);
-
     private static int IndexOf(IReadOnlyList<Guid> ids, Guid id)
     {
         for (var i = 0; i < ids.Count; i++)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
@@ -34,9 +33,6 @@ public sealed class ScriptedModelHostDouble : IAsyncDisposable
 
     /// <summary>Answer every reply at once with <see cref="AutoText"/>, word by word.</summary>
     public bool AutoReply { get; set; }
-
-    /// <summary>Reply requests (not titles), in the order they came.</summary>
-    public ConcurrentQueue<ScriptedRequest> Requests { get; } = new();
 
     /// <summary>Each reply request that waits for <see cref="Release"/>, as it arrives: a test waits until the engine has been asked.</summary>
     public ChannelReader<ScriptedRequest> Asked => _asked.Reader;
@@ -95,7 +91,6 @@ public sealed class ScriptedModelHostDouble : IAsyncDisposable
             return;
         }
         var request = new ScriptedRequest(continuing ? messages[^2]!["content"]!.GetValue<string>() : last, continuing ? last : null);
-        Requests.Enqueue(request);
         if (AutoReply)
         {
             foreach (var word in AutoText.Split(' '))
