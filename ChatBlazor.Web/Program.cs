@@ -1,4 +1,5 @@
 using ChatBlazor.Web.Account;
+using ChatBlazor.Web.Admin;
 using ChatBlazor.Web.Api;
 using ChatBlazor.Web.Chat;
 using ChatBlazor.Web.Data;
@@ -21,6 +22,7 @@ builder.AddHealth();
 builder.AddInference();
 builder.AddChat();
 builder.AddApi();
+builder.AddAdmin();
 builder.AddShell();
 
 var app = builder.Build();
@@ -36,6 +38,7 @@ if (app.ServesUsers())
     app.MapAccountEndpoints();
     app.MapChat();
     app.MapApi();
+    app.MapAdmin();
     app.MapShell();
 }
 

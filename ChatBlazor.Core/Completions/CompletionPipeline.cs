@@ -32,7 +32,7 @@ public sealed record CompletionCall(CompletionCaller Caller, string Source, Comp
 /// </summary>
 public sealed record CompletionTicket(
     Guid Id, string Source, string UserId, Guid? ApiKeyId, CompletionRequest Request, int PromptTokens, int DroppedMessages,
-    Reservation? Reservation, bool HoldsSlot, DateTimeOffset AdmittedAt)
+    Reservation? Reservation, bool HoldsSlot, DateTimeOffset AdmittedAt, string? Plan = null)
 {
     public string Model => Request.Model;
 
@@ -140,7 +140,7 @@ public sealed class CompletionPipeline(
         }
 
         var ticket = new CompletionTicket(id, call.Source, caller.UserId, caller.ApiKeyId, runRequest, prompt.Tokens.Count, prompt.DroppedMessages,
-            limits?.Reservation, holdsSlot, clock.GetUtcNow()) { Limits = limits };
+            limits?.Reservation, holdsSlot, clock.GetUtcNow(), plan.Name) { Limits = limits };
         try
         {
             foreach (var moderator in _moderators)
@@ -284,7 +284,7 @@ public sealed class CompletionPipeline(
             await running.ReleaseAsync(ticket.UserId, ticket.Id); // generation is over: the place is free before the ledger write
         var row = new UsageRecord
         {
-            CompletionId = ticket.Id, UserId = ticket.UserId, ApiKeyId = ticket.ApiKeyId, Source = ticket.Source, Model = ticket.Model,
+            CompletionId = ticket.Id, UserId = ticket.UserId, ApiKeyId = ticket.ApiKeyId, Source = ticket.Source, Model = ticket.Model, Plan = ticket.Plan,
             PromptTokens = result.PromptTokens, CompletionTokens = result.CompletionTokens,
             LatencyMs = (int)Math.Min(int.MaxValue, result.Elapsed.TotalMilliseconds), Status = result.Status,
         };

@@ -59,7 +59,7 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
         var query = db.Conversations.AsNoTracking().Where(c => c.UserId == userId);
         if (!string.IsNullOrWhiteSpace(search))
         {
-            var pattern = "%" + EscapeLike(search.Trim()) + "%";
+            var pattern = Like.Containing(search);
             query = query.Where(c => EF.Functions.ILike(c.Title, pattern, "\\")
                 || c.Messages.Any(m => EF.Functions.ILike(m.Content, pattern, "\\")));
         }
@@ -396,7 +396,4 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
 
     private static ConversationSettings Copy(ConversationSettings s) =>
         new() { SystemPrompt = s.SystemPrompt, Temperature = s.Temperature, TopP = s.TopP, MaxTokens = s.MaxTokens, Stop = [.. s.Stop] };
-
-    private static string EscapeLike(string text) =>
-        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 }

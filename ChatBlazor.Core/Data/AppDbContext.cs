@@ -1,3 +1,4 @@
+using ChatBlazor.Core.Admin;
 using ChatBlazor.Core.ApiKeys;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Identity;
@@ -21,6 +22,7 @@ public class AppDbContext(DbContextOptions<AppDbContext> options)
     public DbSet<Message> Messages => Set<Message>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

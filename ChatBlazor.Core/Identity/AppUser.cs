@@ -15,4 +15,12 @@ public class AppUser : IdentityUser
     /// </summary>
     [System.ComponentModel.DataAnnotations.MaxLength(32)]
     public string? Plan { get; set; }
+
+    /// <summary>When the user last sent a message or called the API (updated at most every few minutes).</summary>
+    public DateTimeOffset? LastActiveAt { get; set; }
+
+    // An admin's override of the plan's limits for this user alone; null keeps the plan's figure.
+    public long? RequestsPerMinuteOverride { get; set; }
+    public long? TokensPerMinuteOverride { get; set; }
+    public long? TokensPerDayOverride { get; set; }
 }

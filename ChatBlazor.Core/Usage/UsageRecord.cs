@@ -20,6 +20,8 @@ public sealed class UsageRecord
     /// <summary>One of <see cref="UsageSource"/>.</summary>
     public required string Source { get; set; }
     public required string Model { get; set; }
+    /// <summary>The caller's plan when the completion ran (null in rows from before plans were recorded).</summary>
+    public string? Plan { get; set; }
     public int PromptTokens { get; set; }
     public int CompletionTokens { get; set; }
     public int LatencyMs { get; set; }
@@ -43,6 +45,7 @@ internal sealed class UsageRecordConfiguration : IEntityTypeConfiguration<UsageR
         usage.ToTable("UsageRecords");
         usage.Property(u => u.Source).HasMaxLength(8);
         usage.Property(u => u.Model).HasMaxLength(200);
+        usage.Property(u => u.Plan).HasMaxLength(32);
         usage.Property(u => u.Status).HasConversion<string>().HasMaxLength(16);
         usage.HasIndex(u => u.CompletionId).IsUnique();
         // Per user over time (billing, the usage page); the key is kept when a key is deleted, for the record.

@@ -1,0 +1,99 @@
+using System.ComponentModel.DataAnnotations;
+using ChatBlazor.Core.Replies;
+using Hangfire;
+using Hangfire.PostgreSql;
+using Microsoft.Extensions.Options;
+
+namespace ChatBlazor.Web.Admin.Jobs;
+
+public sealed class JobsOptions
+{
+    public const string Section = "Jobs";
+
+    /// <summary>Hangfire's tables live in this schema of the app's database, apart from the app's own.</summary>
+    [Required, RegularExpression("^[a-z_][a-z0-9_]*$", ErrorMessage = "Jobs:Schema must be a lower-case SQL identifier.")]
+    public string Schema { get; set; } = "hangfire";
+
+    /// <summary>Jobs one instance runs at once; recurring jobs are short, so a few are plenty.</summary>
+    [Range(1, 64)] public int WorkerCount { get; set; } = 2;
+
+    /// <summary>How often an instance looks for due jobs; tests shorten it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")] public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>
+/// Background work that is not a chat reply (usage rollups, and later moderation and invoice sync) runs under
+/// Hangfire on PostgreSQL. Every instance that runs jobs (Replies:Role All or Worker) is a Hangfire server; the
+/// recurring jobs are declared once here, and Hangfire runs each occurrence on exactly one of them.
+/// </summary>
+public static class JobsExtensions
+{
+    public static void AddJobs(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
+        var connectionString = builder.Configuration.GetConnectionString("Postgres") ?? "";
+        builder.Services.AddHangfire(hangfire => hangfire
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UsePostgreSqlStorage(storage => storage.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
+            {
+                SchemaName = options.Schema,
+                QueuePollInterval = options.PollInterval,
+                PrepareSchemaIfNecessary = true,
+            }));
+        builder.Services.AddHostedService<RecurringJobs>();
+        var role = builder.Configuration.GetSection(ReplyOptions.Section).Get<ReplyOptions>() ?? new ReplyOptions();
+        if (role.RunsJobs)
+            builder.Services.AddHangfireServer(server =>
+            {
+                server.WorkerCount = options.WorkerCount;
+                server.SchedulePollingInterval = options.PollInterval;
+                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+            });
+    }
+
+    /// <summary>
+    /// The dashboard at /admin/jobs, its pages and its API routes alike, for admins only: the endpoint policy
+    /// decides, so Hangfire's own filter (local requests only) is replaced by none.
+    /// </summary>
+    public static void MapJobsDashboard(this WebApplication app)
+    {
+        app.MapHangfireDashboardWithAuthorizationPolicy(AdminExtensions.Policy, "/admin/jobs", new DashboardOptions
+        {
+            Authorization = [],
+            AsyncAuthorization = [],
+            AppPath = "/admin",
+            DashboardTitle = "ChatBlazor jobs",
+            DisplayStorageConnectionString = false,
+        });
+    }
+}
+
+/// <summary>
+/// Every recurring job, in one place: its id, what it runs and when. Declared at start by every instance (the
+/// same declaration twice changes nothing); a database away at start only delays them to the next start.
+/// </summary>
+internal sealed class RecurringJobs(IRecurringJobManager jobs, ILogger<RecurringJobs> log) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            Declare(jobs);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            log.LogError(e, "Could not declare the recurring jobs; they keep their previous schedule until the next start");
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static void Declare(IRecurringJobManager jobs)
+    {
+        _ = jobs;
+    }
+}
