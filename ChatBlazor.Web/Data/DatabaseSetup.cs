@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using ChatBlazor.Core.Data;
 using ChatBlazor.Core.Identity;
 using ChatBlazor.Core.Limits;
+using ChatBlazor.Web.Admin.Jobs;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -19,6 +20,7 @@ public static class DatabaseSetup
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         // Creates the database when missing; EF takes a lock so concurrent instances don't race.
         await db.Database.MigrateAsync(cancellationToken);
+        await JobsSchema.InstallAsync(services, cancellationToken);
 
         var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
         foreach (var role in Roles.All)

@@ -41,7 +41,9 @@ public static class JobsExtensions
             {
                 SchemaName = options.Schema,
                 QueuePollInterval = options.PollInterval,
-                PrepareSchemaIfNecessary = true,
+                // `migrate` installs the schema (InstallSchemaAsync), with the app's own tables: a running instance
+                // never changes the database's shape, and one started while PostgreSQL is away does not stall on it.
+                PrepareSchemaIfNecessary = false,
             }));
         builder.Services.AddHostedService<RecurringJobs>();
         var role = builder.Configuration.GetSection(ReplyOptions.Section).Get<ReplyOptions>() ?? new ReplyOptions();
@@ -51,6 +53,8 @@ public static class JobsExtensions
                 server.WorkerCount = options.WorkerCount;
                 server.SchedulePollingInterval = options.PollInterval;
                 server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+                // A job cut off at shutdown runs again later (Hangfire requeues it), so the host need not wait long.
+                server.ShutdownTimeout = TimeSpan.FromSeconds(5);
             });
     }
 
@@ -68,6 +72,19 @@ public static class JobsExtensions
             DashboardTitle = "ChatBlazor jobs",
             DisplayStorageConnectionString = false,
         });
+    }
+}
+
+public static class JobsSchema
+{
+    /// <summary>Creates or upgrades Hangfire's tables in their schema; run with the app's migrations.</summary>
+    public static async Task InstallAsync(IServiceProvider services, CancellationToken ct = default)
+    {
+        var configuration = services.GetRequiredService<IConfiguration>();
+        var schema = services.GetRequiredService<IOptions<JobsOptions>>().Value.Schema;
+        await using var connection = new Npgsql.NpgsqlConnection(configuration.GetConnectionString("Postgres"));
+        await connection.OpenAsync(ct);
+        PostgreSqlObjectsInstaller.Install(connection, schema);
     }
 }
 
