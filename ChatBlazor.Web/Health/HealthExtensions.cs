@@ -1,9 +1,8 @@
 using System.Text.Json;
-using ChatBlazor.Core.Data;
+using ChatBlazor.Web.Account;
+using ChatBlazor.Web.Inference;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using StackExchange.Redis;
 
 namespace ChatBlazor.Web.Health;
 
@@ -12,11 +11,31 @@ public static class HealthExtensions
     private const string ReadyTag = "ready";
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// PostgreSQL and Redis decide readiness. The rest (each remote inference host, the mail server when one is set,
+    /// the job servers) is watched for the console's health page only: a load balancer must not take an instance
+    /// out because a shared host or the mail server is down, since every instance would go with it.
+    /// </summary>
     public static void AddHealth(this WebApplicationBuilder builder)
     {
-        builder.Services.AddHealthChecks()
+        var checks = builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag], timeout: CheckTimeout)
-            .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag], timeout: CheckTimeout);
+            .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag], timeout: CheckTimeout)
+            .AddCheck<JobServersHealthCheck>("jobs", timeout: CheckTimeout);
+        var hosts = builder.Configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>()?.Hosts ?? [];
+        foreach (var host in hosts)
+            checks.Add(new HealthCheckRegistration($"inference host {host.Url}",
+                services => new InferenceHostHealthCheck(services.GetRequiredService<IHttpClientFactory>(), host.Url), null, null, CheckTimeout));
+        if (builder.Configuration.GetSection(SmtpOptions.Section).Get<SmtpOptions>() is { IsConfigured: true })
+            checks.AddCheck<SmtpHealthCheck>("mail server", timeout: CheckTimeout);
+
+        builder.Services.AddSingleton<HealthHistory>();
+        builder.Services.AddSingleton<IHealthCheckPublisher>(services => services.GetRequiredService<HealthHistory>());
+        builder.Services.Configure<HealthCheckPublisherOptions>(publisher =>
+        {
+            publisher.Delay = TimeSpan.FromSeconds(5);
+            publisher.Period = HealthHistory.Period;
+        });
     }
 
     public static void MapHealth(this WebApplication app)
@@ -34,38 +53,5 @@ public static class HealthExtensions
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), error = e.Value.Description }),
         }));
-    }
-}
-
-internal sealed class PostgresHealthCheck(IDbContextFactory<AppDbContext> contexts) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            await db.Database.ExecuteSqlRawAsync("SELECT 1", cancellationToken);
-            return HealthCheckResult.Healthy();
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            return HealthCheckResult.Unhealthy($"PostgreSQL unreachable: {e.Message}");
-        }
-    }
-}
-
-internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await redis.GetDatabase().PingAsync();
-            return HealthCheckResult.Healthy();
-        }
-        catch (Exception e)
-        {
-            return HealthCheckResult.Unhealthy($"Redis unreachable: {e.Message}");
-        }
     }
 }

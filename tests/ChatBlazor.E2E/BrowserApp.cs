@@ -47,6 +47,36 @@ public class BrowserApp : AppFactory
         return await context.NewPageAsync();
     }
 
+    public const string Password = "Str0ng!pass";
+
+    /// <summary>A new account (role User, plus <paramref name="role"/>), signed in on a fresh browser profile.</summary>
+    public async Task<(IPage Page, string Email)> SignedInPageAsync(string? role = null)
+    {
+        var email = $"{(role ?? "user").ToLowerInvariant()}-{Guid.NewGuid():N}@example.com";
+        await using (var scope = Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<ChatBlazor.Core.Identity.AppUser>>();
+            var user = new ChatBlazor.Core.Identity.AppUser { UserName = email, Email = email };
+            Check(await users.CreateAsync(user, Password));
+            Check(await users.AddToRoleAsync(user, ChatBlazor.Core.Identity.Roles.User));
+            if (role is not null && role != ChatBlazor.Core.Identity.Roles.User)
+                Check(await users.AddToRoleAsync(user, role));
+        }
+        var page = await NewPageAsync();
+        await page.GotoAsync("/Account/Login");
+        await page.GetByTestId("login-email").FillAsync(email);
+        await page.GetByTestId("login-password").FillAsync(Password);
+        await page.GetByTestId("login-submit").ClickAsync();
+        await page.WaitForURLAsync(url => !url.Contains("/Account/Login", StringComparison.Ordinal));
+        return (page, email);
+
+        static void Check(Microsoft.AspNetCore.Identity.IdentityResult result)
+        {
+            if (!result.Succeeded)
+                throw new InvalidOperationException(string.Join(" ", result.Errors.Select(e => e.Description)));
+        }
+    }
+
     public override async ValueTask DisposeAsync()
     {
         if (Browser is not null)

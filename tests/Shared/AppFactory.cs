@@ -67,6 +67,7 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
         await using (var db = new AppDbContext(new DbContextOptionsBuilder<AppDbContext>()
             .UseNpgsql(ConnectionString, npgsql => npgsql.MigrationsAssembly(AppDbContext.MigrationsAssembly)).Options))
             await db.Database.MigrateAsync();
+        await ChatBlazor.Web.Admin.Jobs.JobsSchema.InstallAsync(ConnectionString, new ChatBlazor.Web.Admin.Jobs.JobsOptions().Schema);
         await DatabaseSetup.MigrateAsync(Services);
     }
 

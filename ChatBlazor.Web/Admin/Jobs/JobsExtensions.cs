@@ -78,11 +78,13 @@ public static class JobsExtensions
 public static class JobsSchema
 {
     /// <summary>Creates or upgrades Hangfire's tables in their schema; run with the app's migrations.</summary>
-    public static async Task InstallAsync(IServiceProvider services, CancellationToken ct = default)
+    public static Task InstallAsync(IServiceProvider services, CancellationToken ct = default) =>
+        InstallAsync(services.GetRequiredService<IConfiguration>().GetConnectionString("Postgres") ?? "",
+            services.GetRequiredService<IOptions<JobsOptions>>().Value.Schema, ct);
+
+    public static async Task InstallAsync(string connectionString, string schema, CancellationToken ct = default)
     {
-        var configuration = services.GetRequiredService<IConfiguration>();
-        var schema = services.GetRequiredService<IOptions<JobsOptions>>().Value.Schema;
-        await using var connection = new Npgsql.NpgsqlConnection(configuration.GetConnectionString("Postgres"));
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct);
         PostgreSqlObjectsInstaller.Install(connection, schema);
     }

@@ -1,0 +1,114 @@
+using System.Net.Sockets;
+using ChatBlazor.Core.Data;
+using ChatBlazor.Web.Account;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatBlazor.Web.Health;
+
+internal sealed class PostgresHealthCheck(IDbContextFactory<AppDbContext> contexts) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            await db.Database.ExecuteSqlRawAsync("SELECT 1", cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return HealthCheckResult.Unhealthy($"PostgreSQL unreachable: {e.Message}");
+        }
+    }
+}
+
+internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await redis.GetDatabase().PingAsync();
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception e)
+        {
+            return HealthCheckResult.Unhealthy($"Redis unreachable: {e.Message}");
+        }
+    }
+}
+
+/// <summary>A remote inference host answers its /health.</summary>
+internal sealed class InferenceHostHealthCheck(IHttpClientFactory http, string url) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var response = await http.CreateClient().GetAsync(new Uri(new Uri(url), "health"), cancellationToken);
+            return response.IsSuccessStatusCode
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy($"The host answered {(int)response.StatusCode} {response.ReasonPhrase}.");
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return HealthCheckResult.Unhealthy($"The host is unreachable: {e.Message}");
+        }
+    }
+}
+
+/// <summary>The mail server accepts a connection and greets (SMTP 220); nothing is sent.</summary>
+internal sealed class SmtpHealthCheck(IOptions<SmtpOptions> options) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var smtp = options.Value;
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(smtp.Host, smtp.Port, cancellationToken);
+            var greeting = new byte[512];
+            var read = await client.GetStream().ReadAsync(greeting, cancellationToken);
+            var text = System.Text.Encoding.ASCII.GetString(greeting, 0, read);
+            // A server on an implicit-TLS port starts with a handshake, not a greeting: reachable is all we can tell.
+            return text.StartsWith("220", StringComparison.Ordinal) || read == 0 && smtp.Port == 465
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Degraded($"{smtp.Host}:{smtp.Port} answered without an SMTP greeting.");
+        }
+        catch (Exception e) when (e is SocketException or IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return HealthCheckResult.Unhealthy($"{smtp.Host}:{smtp.Port} is unreachable: {e.Message}");
+        }
+    }
+}
+
+/// <summary>
+/// At least one Hangfire server has reported in the last minute: otherwise recurring jobs (usage rollups) stop
+/// without anyone noticing. Failed jobs kept for inspection make it Degraded.
+/// </summary>
+internal sealed class JobServersHealthCheck(JobStorage storage, TimeProvider clock) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var monitoring = storage.GetMonitoringApi();
+            var now = clock.GetUtcNow().UtcDateTime;
+            var live = monitoring.Servers().Count(s => s.Heartbeat is { } beat && now - beat < TimeSpan.FromMinutes(1));
+            var failed = monitoring.FailedCount();
+            return Task.FromResult(live == 0
+                ? HealthCheckResult.Unhealthy("No job server has reported in the last minute: recurring jobs are not running.")
+                : failed > 0
+                    ? HealthCheckResult.Degraded($"{live} job server(s) running; {failed} failed job(s) await a retry or deletion.")
+                    : HealthCheckResult.Healthy($"{live} job server(s) running."));
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy($"The job storage is unreachable: {e.Message}"));
+        }
+    }
+}
