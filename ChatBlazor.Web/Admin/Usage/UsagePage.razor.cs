@@ -87,7 +87,9 @@ public sealed partial class UsagePage : IDisposable
             var latency = await Analytics.LatencyAsync(filter, ct);
             _topUsers = await Analytics.TopUsersAsync(filter, 20, ct);
             var days = Enumerable.Range(0, filter.To.DayNumber - filter.From.DayNumber + 1).Select(filter.From.AddDays).ToArray();
-            _labels = days.Select(d => d.ToString("MM-dd", CultureInfo.InvariantCulture)).ToArray();
+            // About ten dates along the axis: a label for each of 30 or 365 days would overprint.
+            var every = Math.Max(1, (days.Length + 9) / 10);
+            _labels = days.Select((d, i) => i % every == 0 || i == days.Length - 1 ? d.ToString("MM-dd", CultureInfo.InvariantCulture) : "").ToArray();
             _byModelSeries = TokenSeries(_byModel, days);
             _byPlanSeries = TokenSeries(_byPlan, days);
             var requests = _requests.ToDictionary(r => r.Day);
