@@ -43,6 +43,7 @@ public static class AuditActions
     public const string RoutingChange = "routing.change";
     public const string ConversationView = "conversation.view";
     public const string Export = "export";
+    public const string UsageAggregate = "usage.aggregate";
 }
 
 /// <summary>A page of the audit log, newest first.</summary>

@@ -23,6 +23,8 @@ public class AppDbContext(DbContextOptions<AppDbContext> options)
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<UsageRollup> UsageRollups => Set<UsageRollup>();
+    public DbSet<UsageRollupRun> UsageRollupRuns => Set<UsageRollupRun>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

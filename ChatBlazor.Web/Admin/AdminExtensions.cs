@@ -1,7 +1,9 @@
 using System.Security.Claims;
 using ChatBlazor.Core.Admin;
 using ChatBlazor.Core.Identity;
+using ChatBlazor.Web.Admin.Feedback;
 using ChatBlazor.Web.Admin.Jobs;
+using ChatBlazor.Web.Admin.Usage;
 
 namespace ChatBlazor.Web.Admin;
 
@@ -18,6 +20,8 @@ public static class AdminExtensions
         builder.Services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Admin));
         builder.Services.AddSingleton<AuditLog>();
         builder.AddJobs();
+        builder.AddUsage();
+        builder.AddFeedbackAdmin();
     }
 
     public static void MapAdmin(this WebApplication app)
@@ -25,7 +29,8 @@ public static class AdminExtensions
         app.MapJobsDashboard();
         var endpoints = app.MapGroup("/admin/api").RequireAuthorization(Policy);
         // Each section of the console maps its downloads and actions here.
-        _ = endpoints;
+        endpoints.MapUsage();
+        endpoints.MapFeedback();
     }
 
     /// <summary>The admin acting in this request or circuit, for the audit log.</summary>

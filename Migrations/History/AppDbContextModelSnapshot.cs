@@ -235,6 +235,9 @@ namespace ChatBlazor.Migrations.History
 
                     b.HasIndex("ConversationId", "ParentId", "CreatedAt");
 
+                    b.HasIndex(new[] { "CreatedAt" }, "IX_Messages_Rated_CreatedAt")
+                        .HasFilter("\"Rating\" IS NOT NULL");
+
                     b.ToTable("Messages");
                 });
 
@@ -383,6 +386,82 @@ namespace ChatBlazor.Migrations.History
                     b.HasIndex("UserId", "CreatedAt");
 
                     b.ToTable("UsageRecords", (string)null);
+                });
+
+            modelBuilder.Entity("ChatBlazor.Core.Usage.UsageRollup", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<Guid?>("ApiKeyId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("CompletionTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date");
+
+                    b.Property<int>("Errors")
+                        .HasColumnType("integer");
+
+                    b.PrimitiveCollection<int[]>("LatencyBuckets")
+                        .IsRequired()
+                        .HasColumnType("integer[]");
+
+                    b.Property<int>("MaxLatencyMs")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Plan")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<long>("PromptTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Requests")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("UserId");
+
+                    b.HasIndex("Day", "Model");
+
+                    b.HasIndex("Day", "UserId", "Model", "Plan", "ApiKeyId")
+                        .IsUnique();
+
+                    NpgsqlIndexBuilderExtensions.AreNullsDistinct(b.HasIndex("Day", "UserId", "Model", "Plan", "ApiKeyId"), false);
+
+                    b.ToTable("UsageRollups", (string)null);
+                });
+
+            modelBuilder.Entity("ChatBlazor.Core.Usage.UsageRollupRun", b =>
+                {
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date");
+
+                    b.Property<DateTimeOffset>("AggregatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("LedgerRows")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Day");
+
+                    b.ToTable("UsageRollupRuns", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
@@ -634,6 +713,17 @@ namespace ChatBlazor.Migrations.History
                 });
 
             modelBuilder.Entity("ChatBlazor.Core.Usage.UsageRecord", b =>
+                {
+                    b.HasOne("ChatBlazor.Core.Identity.AppUser", "User")
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
+                });
+
+            modelBuilder.Entity("ChatBlazor.Core.Usage.UsageRollup", b =>
                 {
                     b.HasOne("ChatBlazor.Core.Identity.AppUser", "User")
                         .WithMany()

@@ -113,6 +113,6 @@ internal sealed class RecurringJobs(IRecurringJobManager jobs, ILogger<Recurring
 
     private static void Declare(IRecurringJobManager jobs)
     {
-        _ = jobs;
+        Usage.UsageAdmin.DeclareJobs(jobs);
     }
 }
