@@ -75,8 +75,9 @@ public sealed class UserAdmin(
             return null;
         var byModel = await db.UsageRecords.AsNoTracking().Where(r => r.UserId == userId && r.CreatedAt >= since && r.Source != UsageSource.Title)
             .GroupBy(r => r.Model)
-            .Select(g => new ModelUsage(g.Key, g.Sum(r => (long)r.PromptTokens + r.CompletionTokens), g.Count()))
-            .OrderByDescending(m => m.Tokens).ToListAsync(ct);
+            .Select(g => new { Model = g.Key, Tokens = g.Sum(r => (long)r.PromptTokens + r.CompletionTokens), Requests = g.Count() })
+            .OrderByDescending(m => m.Tokens)
+            .Select(m => new ModelUsage(m.Model, m.Tokens, m.Requests)).ToListAsync(ct);
         var keys = await db.ApiKeys.AsNoTracking().Where(k => k.UserId == userId).OrderByDescending(k => k.CreatedAt)
             .Select(k => new ApiKeySummary(k.Id, k.Name, k.Prefix, k.CreatedAt, k.LastUsedAt, k.RevokedAt)).ToListAsync(ct);
         var conversations = await db.Conversations.CountAsync(c => c.UserId == userId, ct);

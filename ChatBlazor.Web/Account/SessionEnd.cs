@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -30,6 +31,9 @@ public static class SessionEnd
 {
     private const string SuspendedItem = "ChatBlazor.SessionEnd.Suspended";
 
+    /// <summary>On the log-in page's address after a suspended user's request was turned away.</summary>
+    public const string SuspendedQuery = "suspended";
+
     public const string SuspendedNotice = "Your account has been suspended by an administrator, so you have been signed out. Ask them if you think this is a mistake.";
     public const string SuspendedLogIn = "This account has been suspended by an administrator; log-ins are refused. Ask them if you think this is a mistake.";
 
@@ -48,6 +52,14 @@ public static class SessionEnd
             {
                 if (await StampMatchesAsync(context))
                     await identityCheck(context);
+            };
+            // A page that needs a log-in sends a just-suspended user to the log-in page: it says why.
+            var redirect = cookie.Events.OnRedirectToLogin;
+            cookie.Events.OnRedirectToLogin = context =>
+            {
+                if (WasSuspended(context.HttpContext))
+                    context.RedirectUri = QueryHelpers.AddQueryString(context.RedirectUri, SuspendedQuery, "true");
+                return redirect(context);
             };
         });
     }
