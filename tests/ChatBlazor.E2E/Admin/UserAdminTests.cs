@@ -127,3 +127,28 @@ public class UserAdminTests(UserAdminTests.Factory app) : IClassFixture<UserAdmi
         await Expect(plan).ToHaveValueAsync("Large");
     }
 }
+
+/// <summary>Suspending on one instance signs the user's page out on another (a web process of its own, sharing the database and Redis).</summary>
+public class UserAdminFleetTests(ChatBlazor.E2E.Fleet.FleetTests.Fleet fleet) : IClassFixture<ChatBlazor.E2E.Fleet.FleetTests.Fleet>
+{
+    [Fact]
+    public async Task ASuspensionOnOneInstanceSignsOutTheUsersPageOnAnother()
+    {
+        await using var other = await fleet.StartInstanceAsync();
+        var page = await fleet.PageOnAsync(other.BaseUrl);
+        var email = $"fleet-{Guid.NewGuid():N}@example.com";
+        await page.GotoAsync("/Account/Register");
+        await page.GetByTestId("register-email").FillAsync(email);
+        await page.GetByTestId("register-password").FillAsync("Str0ng!pass");
+        await page.GetByTestId("register-confirm").FillAsync("Str0ng!pass");
+        await page.GetByTestId("register-submit").ClickAsync();
+        await Expect(page.GetByTestId("chat-input")).ToBeEnabledAsync();
+
+        // The console's service in this instance (the in-process app), as an admin's click there would call it.
+        var admin = fleet.Services.GetRequiredService<ChatBlazor.Core.Admin.UserAdmin>();
+        await admin.SetSuspendedAsync(ChatBlazor.Core.Admin.AuditActor.Shell, await admin.IdByEmailAsync(email), true);
+
+        await Expect(page).ToHaveURLAsync(new Regex("/Account/Login"));
+        await Expect(page.GetByText(SessionEnd.SuspendedNotice)).ToBeVisibleAsync();
+    }
+}
