@@ -52,7 +52,7 @@ public sealed class UserAdmin(
             users = users.Where(u => EF.Functions.ILike(u.Email!, pattern, "\\") || EF.Functions.ILike(u.UserName!, pattern, "\\"));
         }
         var total = await users.CountAsync(ct);
-        var rows = Project(db, users, await AdminRoleIdAsync(db, ct), MonthStart());
+        var rows = Project(db, users, await AdminRoleIdAsync(db, ct, required: false), MonthStart());
         rows = (query.Sort, query.Descending) switch
         {
             (UserSort.LastActive, true) => rows.OrderByDescending(r => r.LastActiveAt.HasValue).ThenByDescending(r => r.LastActiveAt).ThenBy(r => r.Id),
@@ -70,7 +70,7 @@ public sealed class UserAdmin(
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var since = MonthStart();
-        var row = await Project(db, db.Users.AsNoTracking().Where(u => u.Id == userId), await AdminRoleIdAsync(db, ct), since).SingleOrDefaultAsync(ct);
+        var row = await Project(db, db.Users.AsNoTracking().Where(u => u.Id == userId), await AdminRoleIdAsync(db, ct, required: false), since).SingleOrDefaultAsync(ct);
         if (row is null)
             return null;
         var byModel = await db.UsageRecords.AsNoTracking().Where(r => r.UserId == userId && r.CreatedAt >= since && r.Source != UsageSource.Title)
@@ -269,11 +269,12 @@ public sealed class UserAdmin(
     private static async Task<AppUser> FindAsync(AppDbContext db, string userId, CancellationToken ct) =>
         await db.Users.SingleOrDefaultAsync(u => u.Id == userId, ct) ?? throw new UserAdminException("That user no longer exists.");
 
-    private static async Task<string> AdminRoleIdAsync(AppDbContext db, CancellationToken ct)
+    /// <param name="required">False for reading: before roles are seeded nobody is an admin ("" matches no role).</param>
+    private static async Task<string> AdminRoleIdAsync(AppDbContext db, CancellationToken ct, bool required = true)
     {
         var normalized = Roles.Admin.ToUpperInvariant();
         return await db.Roles.Where(r => r.NormalizedName == normalized).Select(r => r.Id).SingleOrDefaultAsync(ct)
-            ?? throw new InvalidOperationException("The Admin role does not exist; run the migrate command.");
+            ?? (required ? throw new InvalidOperationException("The Admin role does not exist; run the migrate command.") : "");
     }
 
     private static void NewStamp(AppUser user)
