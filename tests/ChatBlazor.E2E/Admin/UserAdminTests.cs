@@ -126,6 +126,32 @@ public class UserAdminTests(UserAdminTests.Factory app) : IClassFixture<UserAdmi
         Assert.Equal("900", after.Headers.GetValues("x-ratelimit-limit-requests").Single());
         await Expect(plan).ToHaveValueAsync("Large");
     }
+
+    [Fact]
+    public async Task DeletingAUserFromTheirPageNeedsTheirEmailTypedAndRemovesThem()
+    {
+        var email = $"gone-{Guid.NewGuid():N}@example.com";
+        await using (var scope = app.Services.CreateAsyncScope())
+            await DatabaseSetup.CreateUserAsync(scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>(), email, Password, null, "Small");
+        var admin = await AdminOnUsersPageAsync();
+        await (await RowOfAsync(admin, email)).GetByRole(AriaRole.Link, new() { Name = email }).ClickAsync();
+        var delete = admin.GetByTestId("admin-user-delete");
+        await Expect(admin.GetByTestId("admin-title")).ToHaveTextAsync(email);
+        await Expect(delete).ToBeDisabledAsync();
+
+        await admin.GetByTestId("admin-user-delete-confirm").FillAsync("someone@example.com");
+        await Expect(delete).ToBeDisabledAsync();
+        await admin.GetByTestId("admin-user-delete-confirm").FillAsync(email);
+        await Expect(delete).ToBeEnabledAsync();
+        await delete.ClickAsync();
+
+        await Expect(admin).ToHaveURLAsync(new Regex("/admin/users$"));
+        await Expect(admin.GetByTestId("admin-user-search")).ToBeEnabledAsync();
+        await admin.GetByTestId("admin-user-search").FillAsync(email);
+        await Expect(admin.GetByTestId("admin-users-empty")).ToBeVisibleAsync();
+        await using (var scope = app.Services.CreateAsyncScope())
+            Assert.Null(await scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>().FindByEmailAsync(email));
+    }
 }
 
 /// <summary>Suspending on one instance signs the user's page out on another (a web process of its own, sharing the database and Redis).</summary>
