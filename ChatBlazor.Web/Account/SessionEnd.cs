@@ -93,8 +93,6 @@ public sealed class OpenCircuits
 {
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<CircuitSession, byte>> _byUser = new(StringComparer.Ordinal);
 
-    public int Count => _byUser.Values.Sum(s => s.Count);
-
     internal void Add(string userId, CircuitSession session) => _byUser.GetOrAdd(userId, _ => new()).TryAdd(session, 0);
 
     internal void Remove(string userId, CircuitSession session)

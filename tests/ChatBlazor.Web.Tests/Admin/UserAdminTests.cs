@@ -243,6 +243,14 @@ public class UserAdminTests(UserAdminTests.Factory app) : IClassFixture<UserAdmi
         await Admin.SetOverridesAsync(admin, userId, null, null, null);
         Assert.Equal("900", await RequestLimitAsync());
 
+        // The calls were the user's activity: noted as they settled (just after each answer ended).
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await Admin.GetAsync(userId))!.User.LastActiveAt is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "LastActiveAt was never set by the completed API calls.");
+            await Task.Delay(50); // polling a condition
+        }
+
         var plan = await app.Services.GetRequiredService<ChatBlazor.Core.Limits.UserPlans>().ForUserAsync(userId);
         await Admin.SetOverridesAsync(admin, userId, null, 777, 8888);
         var overridden = await app.Services.GetRequiredService<ChatBlazor.Core.Limits.UserPlans>().ForUserAsync(userId);
