@@ -50,6 +50,7 @@ public static class AccountExtensions
             cookie.AccessDeniedPath = "/Account/AccessDenied";
         });
         builder.Services.AddAuthorization();
+        builder.AddSessionEnd();
 
         builder.Services.AddIdentityCore<AppUser>(options =>
             {

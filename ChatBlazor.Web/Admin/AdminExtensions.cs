@@ -19,6 +19,7 @@ public static class AdminExtensions
     {
         builder.Services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Admin));
         builder.Services.AddSingleton<AuditLog>();
+        builder.Services.AddUserAdmin();
         builder.AddJobs();
         builder.AddUsage();
         builder.AddFeedbackAdmin();

@@ -54,7 +54,14 @@ internal static class ApiAuthentication
     public const string Scheme = "Api";
     public const string JwtScheme = "Jwt";
 
-    public const string AccountDisabled = "This account is disabled, so its API keys and tokens are refused. Ask an administrator of this server if you think this is a mistake.";
+    /// <summary>
+    /// The 401 for a live key or valid token of a suspended account (401, not 403: the credential no longer
+    /// authenticates anyone, and OpenAI's SDKs raise their authentication error for it). Its code is
+    /// <see cref="AccountSuspendedCode"/>, so a client can tell it from a wrong key.
+    /// </summary>
+    public const string AccountDisabled = "This account has been suspended by an administrator of this server, so its API keys and tokens are refused. Ask them if you think this is a mistake.";
+
+    public const string AccountSuspendedCode = "account_suspended";
 
     public static string? BearerToken(HttpRequest request)
     {
@@ -65,6 +72,7 @@ internal static class ApiAuthentication
     public static async Task WriteUnauthorizedAsync(HttpContext http, string message)
     {
         http.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        await http.Response.WriteAsJsonAsync(new ErrorResponse(new ErrorBody(message, "invalid_request_error", null, "invalid_api_key")), OpenAiJson.Options);
+        var code = message == AccountDisabled ? AccountSuspendedCode : "invalid_api_key";
+        await http.Response.WriteAsJsonAsync(new ErrorResponse(new ErrorBody(message, "invalid_request_error", null, code)), OpenAiJson.Options);
     }
 }

@@ -25,10 +25,10 @@ public sealed class ApiOptions
 /// </summary>
 internal static class CompletionEndpoints
 {
-    public static Task ChatAsync(HttpContext http, CompletionPipeline pipeline, PlanCatalog plans, IOptions<ApiOptions> options, TimeProvider clock, ILoggerFactory loggers) =>
+    public static Task ChatAsync(HttpContext http, CompletionPipeline pipeline, UserPlans plans, IOptions<ApiOptions> options, TimeProvider clock, ILoggerFactory loggers) =>
         CompleteAsync<ChatCompletionRequest>(http, pipeline, plans, options.Value, clock, loggers.CreateLogger(typeof(CompletionEndpoints)));
 
-    public static Task TextAsync(HttpContext http, CompletionPipeline pipeline, PlanCatalog plans, IOptions<ApiOptions> options, TimeProvider clock, ILoggerFactory loggers) =>
+    public static Task TextAsync(HttpContext http, CompletionPipeline pipeline, UserPlans plans, IOptions<ApiOptions> options, TimeProvider clock, ILoggerFactory loggers) =>
         CompleteAsync<CompletionsRequest>(http, pipeline, plans, options.Value, clock, loggers.CreateLogger(typeof(CompletionEndpoints)));
 
     /// <summary>Any other path under /v1: OpenAI's 404, not a page.</summary>
@@ -37,7 +37,7 @@ internal static class CompletionEndpoints
             $"Unknown request URL: {http.Request.Method} {http.Request.Path}. This server offers /v1/chat/completions, /v1/completions and /v1/models.",
             "invalid_request_error", null, "unknown_url")), null);
 
-    private static async Task CompleteAsync<T>(HttpContext http, CompletionPipeline pipeline, PlanCatalog plans, ApiOptions options, TimeProvider clock, ILogger log)
+    private static async Task CompleteAsync<T>(HttpContext http, CompletionPipeline pipeline, UserPlans plans, ApiOptions options, TimeProvider clock, ILogger log)
         where T : OpenAiSamplingRequest
     {
         if (await OpenAiCompletions.ReadAsync<T>(http, log, options.MaxRequestBytes) is not var (wire, request))
@@ -45,7 +45,7 @@ internal static class CompletionEndpoints
         CompletionTicket ticket;
         try
         {
-            ticket = await pipeline.AdmitAsync(new CompletionCall(Caller(http.User, plans), UsageSource.Api, request), http.RequestAborted);
+            ticket = await pipeline.AdmitAsync(new CompletionCall(await CallerAsync(http, plans), UsageSource.Api, request), http.RequestAborted);
         }
         catch (CompletionRefusedException refused)
         {
@@ -72,11 +72,16 @@ internal static class CompletionEndpoints
         });
     }
 
-    /// <summary>The caller the authentication handlers vouched for: the user (never a claim the token chose), the key, the plan.</summary>
-    private static CompletionCaller Caller(ClaimsPrincipal user, PlanCatalog plans) => new(
-        user.FindFirstValue(ClaimTypes.NameIdentifier) ?? throw new InvalidOperationException("The /v1 group requires an authenticated caller."),
-        Guid.TryParse(user.FindFirstValue(ApiClaims.KeyId), out var key) ? key : null,
-        plans.For(user.FindFirstValue(ApiClaims.Plan)));
+    /// <summary>
+    /// The caller the authentication handlers vouched for: the user (never a claim the token chose), the key, and the
+    /// user's plan with any admin override, read now so a change applies to this very request.
+    /// </summary>
+    private static async Task<CompletionCaller> CallerAsync(HttpContext http, UserPlans plans)
+    {
+        var userId = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? throw new InvalidOperationException("The /v1 group requires an authenticated caller.");
+        return new CompletionCaller(userId, Guid.TryParse(http.User.FindFirstValue(ApiClaims.KeyId), out var key) ? key : null,
+            await plans.ForUserAsync(userId, http.RequestAborted));
+    }
 
     private static (int Status, ErrorBody Body) ErrorOf(CompletionRefusedException e) => e.Reason switch
     {

@@ -1,19 +1,21 @@
-using System.Text;
+using ChatBlazor.Core.Admin;
 using ChatBlazor.Core.ApiKeys;
 using ChatBlazor.Core.Identity;
 using ChatBlazor.Core.Limits;
+using ChatBlazor.Web.Account;
 using ChatBlazor.Web.Data;
 using ChatBlazor.Web.Security;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.AspNetCore.WebUtilities;
 
 namespace ChatBlazor.Web.Operator;
 
 /// <summary>
 /// Commands an operator runs against the same configuration as the server, instead of serving:
 /// <c>migrate</c>, <c>admin create-user --email E --password P [--role Admin]</c>,
-/// <c>admin create-api-key --email E --name N</c>, <c>admin reset-password --email E [--link]</c> and
-/// <c>admin disable-user --email E</c>.
+/// <c>admin create-api-key --email E --name N</c>, <c>admin reset-password --email E [--link]</c>,
+/// <c>admin suspend-user --email E</c> (alias <c>disable-user</c>), <c>admin unsuspend-user --email E</c> and
+/// <c>admin set-plan --email E --plan P</c>. Changes to users go through <see cref="UserAdmin"/>, as in the console,
+/// and are written to the audit log as the operator shell.
 /// </summary>
 public sealed class OperatorCommand
 {
@@ -31,9 +33,13 @@ public sealed class OperatorCommand
               Set a generated temporary password and print it; the user logs in with it and changes it under
               their account. With --link, change nothing and print a one-time password-reset link instead
               (built from App:PublicUrl) for the user to choose a password.
-          ChatBlazor.Web admin disable-user --email E
-              Lock the account for good: no log-in, open sessions end at their next check, API keys and tokens
-              are refused.
+          ChatBlazor.Web admin suspend-user --email E      (disable-user is the same command)
+              Suspend the account: log-ins are refused, its open pages are signed out at once on every instance,
+              and its API keys and tokens are refused, until unsuspend-user.
+          ChatBlazor.Web admin unsuspend-user --email E
+              Lift a suspension: log-ins, API keys and tokens work again.
+          ChatBlazor.Web admin set-plan --email E --plan P
+              Move the user to plan P (a name under Plans: in the configuration); the next request uses its limits.
         """;
 
     private readonly string[] _args;
@@ -54,7 +60,9 @@ public sealed class OperatorCommand
                 ["admin", "create-user", .. var rest] => await CreateUserAsync(services, rest, output),
                 ["admin", "create-api-key", .. var rest] => await CreateApiKeyAsync(services, rest, output, error),
                 ["admin", "reset-password", .. var rest] => await ResetPasswordAsync(services, rest, output, error),
-                ["admin", "disable-user", .. var rest] => await DisableUserAsync(services, rest, output),
+                ["admin", "suspend-user" or "disable-user", .. var rest] => await SetSuspendedAsync(services, rest, true, output),
+                ["admin", "unsuspend-user", .. var rest] => await SetSuspendedAsync(services, rest, false, output),
+                ["admin", "set-plan", .. var rest] => await SetPlanAsync(services, rest, output),
                 _ => BadArguments(error, $"Unknown command: {string.Join(' ', _args)}"),
             };
         }
@@ -122,15 +130,12 @@ public sealed class OperatorCommand
     {
         var options = ParseOptions(args, ["--email"], ["--link"]);
         var email = options.GetValueOrDefault("--email") ?? throw new ArgumentException("--email is required.");
-        await using var scope = services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-        var user = await users.FindByEmailAsync(email) ?? throw new InvalidOperationException($"No user has the email {email}.");
+        var admin = services.GetRequiredService<UserAdmin>();
+        var userId = await admin.IdByEmailAsync(email);
 
         if (options.ContainsKey("--link"))
         {
-            // The same link the forgot-password email carries: it works once (using it changes the security stamp).
-            var code = WebEncoders.Base64UrlEncode(Encoding.UTF8.GetBytes(await users.GeneratePasswordResetTokenAsync(user)));
-            var link = services.GetRequiredService<PublicLinks>().To("Account/ResetPassword", new Dictionary<string, string?> { ["code"] = code });
+            var link = PasswordResetLink.To(services.GetRequiredService<PublicLinks>(), await admin.CreateResetCodeAsync(AuditActor.Shell, userId));
             error.WriteLine($"A one-time password-reset link for {email}, valid for a day; send it to them privately. Nothing was changed yet.");
             output.WriteLine(link);
             return 0;
@@ -138,37 +143,35 @@ public sealed class OperatorCommand
 
         // Made here and printed, never passed on a command line, so it shows in no process list or shell history.
         var password = DatabaseSetup.GeneratePassword();
-        var result = await users.ResetPasswordAsync(user, await users.GeneratePasswordResetTokenAsync(user), password);
-        if (!result.Succeeded)
-            throw new InvalidOperationException($"Could not reset the password of {email}: {string.Join(" ", result.Errors.Select(e => e.Description))}");
+        await admin.ResetPasswordAsync(AuditActor.Shell, userId, password);
         // The password alone on stdout, so scripts can capture it; what it is goes to stderr.
-        error.WriteLine($"Set a temporary password for {email}; their other sessions end at their next check. Give it to them privately: " +
+        error.WriteLine($"Set a temporary password for {email}; their other sessions end now. Give it to them privately: " +
             "they should log in with it and change it at once under their account (account menu, Your account).");
         output.WriteLine(password);
         return 0;
     }
 
-    private static async Task<int> DisableUserAsync(IServiceProvider services, string[] args, TextWriter output)
+    private static async Task<int> SetSuspendedAsync(IServiceProvider services, string[] args, bool suspended, TextWriter output)
     {
         var options = ParseOptions(args, ["--email"]);
         var email = options.GetValueOrDefault("--email") ?? throw new ArgumentException("--email is required.");
-        await using var scope = services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-        var user = await users.FindByEmailAsync(email) ?? throw new InvalidOperationException($"No user has the email {email}.");
-
-        // A lockout with no end refuses log-ins; API keys and JWTs check it on every request (DisabledAccounts).
-        Check(await users.SetLockoutEnabledAsync(user, true), email);
-        Check(await users.SetLockoutEndDateAsync(user, DisabledAccounts.LockoutEnd), email);
-        // A new stamp: cookies and open pages fail their next revalidation instead of living on until they expire.
-        Check(await users.UpdateSecurityStampAsync(user), email);
-        output.WriteLine($"Disabled {email}: log-ins are refused, their API keys and tokens are refused from now on, and their open sessions end at their next check (within 30 minutes).");
+        var admin = services.GetRequiredService<UserAdmin>();
+        await admin.SetSuspendedAsync(AuditActor.Shell, await admin.IdByEmailAsync(email), suspended);
+        output.WriteLine(suspended
+            ? $"Suspended {email}: log-ins are refused, their open pages are signed out, and their API keys and tokens are refused from now on."
+            : $"Unsuspended {email}: they can log in again and their API keys and tokens work.");
         return 0;
+    }
 
-        static void Check(IdentityResult result, string email)
-        {
-            if (!result.Succeeded)
-                throw new InvalidOperationException($"Could not disable {email}: {string.Join(" ", result.Errors.Select(e => e.Description))}");
-        }
+    private static async Task<int> SetPlanAsync(IServiceProvider services, string[] args, TextWriter output)
+    {
+        var options = ParseOptions(args, ["--email", "--plan"]);
+        var email = options.GetValueOrDefault("--email") ?? throw new ArgumentException("--email is required.");
+        var plan = options.GetValueOrDefault("--plan") ?? throw new ArgumentException("--plan is required.");
+        var admin = services.GetRequiredService<UserAdmin>();
+        await admin.SetPlanAsync(AuditActor.Shell, await admin.IdByEmailAsync(email), plan);
+        output.WriteLine($"{email} is on the {services.GetRequiredService<PlanCatalog>().Plans[plan.Trim()].Name} plan from their next request.");
+        return 0;
     }
 
     /// <param name="known">Options that take a value.</param>

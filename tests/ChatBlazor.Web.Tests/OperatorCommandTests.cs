@@ -170,7 +170,7 @@ public class OperatorCommandTests(OperatorCommandTests.Factory app) : IClassFixt
         var (exit, output, _) = await RunAsync("admin", "disable-user", "--email", email);
 
         Assert.Equal(0, exit);
-        Assert.Contains($"Disabled {email}", output);
+        Assert.Contains($"Suspended {email}", output);
         var user = (await PasswordChecksAsync(email, "")).User;
         Assert.True(user.LockoutEnabled);
         Assert.Equal(9999, user.LockoutEnd!.Value.Year);
@@ -181,16 +181,22 @@ public class OperatorCommandTests(OperatorCommandTests.Factory app) : IClassFixt
         client.DefaultRequestHeaders.Authorization = new("Bearer", key);
         var refused = await client.GetAsync("/v1/models");
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
-        Assert.Contains("This account is disabled", await refused.Content.ReadAsStringAsync());
+        Assert.Contains("This account has been suspended", await refused.Content.ReadAsStringAsync());
 
+        // The owner (right password) is told why; a stranger guessing sees the lockout page, as for any locked account.
         var logIn = await FormClient.SubmitAsync(app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false }),
             "/Account/Login", new() { ["Input.Email"] = email, ["Input.Password"] = "Adm1n!pass" });
-        Assert.EndsWith("Account/Lockout", logIn.Headers.Location!.OriginalString);
+        Assert.Contains("This account has been suspended by an administrator", System.Net.WebUtility.HtmlDecode(await logIn.Content.ReadAsStringAsync()));
+        var guess = await FormClient.SubmitAsync(app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false }),
+            "/Account/Login", new() { ["Input.Email"] = email, ["Input.Password"] = "wrong-Pass1" });
+        Assert.EndsWith("Account/Lockout", guess.Headers.Location!.OriginalString);
     }
 
     [Theory]
     [InlineData("reset-password")]
     [InlineData("disable-user")]
+    [InlineData("suspend-user")]
+    [InlineData("unsuspend-user")]
     public async Task ResetPasswordAndDisableUserForAnUnknownEmailSaySo(string command)
     {
         var (exit, _, error) = await RunAsync("admin", command, "--email", "nobody-here@example.com");

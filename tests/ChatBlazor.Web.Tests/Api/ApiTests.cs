@@ -181,8 +181,8 @@ public class ApiTests(ApiTests.Factory app) : IClassFixture<ApiTests.Factory>
             var refused = await app.Client(credential).PostAsJsonAsync("/v1/chat/completions", _hello);
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
             var error = await ErrorOf(refused);
-            Assert.Equal("invalid_api_key", error.GetProperty("code").GetString());
-            Assert.StartsWith("This account is disabled", error.GetProperty("message").GetString());
+            Assert.Equal("account_suspended", error.GetProperty("code").GetString());
+            Assert.StartsWith("This account has been suspended", error.GetProperty("message").GetString());
         }
     }
 }
