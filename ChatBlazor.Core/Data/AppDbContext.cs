@@ -23,6 +23,8 @@ public class AppDbContext(DbContextOptions<AppDbContext> options)
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<Routing.ModelSetting> ModelSettings => Set<Routing.ModelSetting>();
+    public DbSet<Routing.RoutingSettings> RoutingSettings => Set<Routing.RoutingSettings>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

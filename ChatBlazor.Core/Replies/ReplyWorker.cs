@@ -219,7 +219,7 @@ public sealed class ReplyWorker(
 
         var result = await pipeline.RunAsync(ticket, OnChunkAsync, run.Stop.Token, run.HandOff.Token, resume, async ended =>
         {
-            var outcome = new ReplyOutcome(ended.Status, ErrorFor(ended), ended.PromptTokens, ended.CompletionTokens, ended.TimeToFirstTokenMs, ended.TokensPerSecond);
+            var outcome = new ReplyOutcome(ended.Status, ErrorFor(ended), ended.PromptTokens, ended.CompletionTokens, ended.TimeToFirstTokenMs, ended.TokensPerSecond, ended.Model);
             // A reply deleted meanwhile is still settled: its tokens were spent.
             return await store.FinishReplyAsync(job.ReplyId, claim.Attempt, text.ToString(), outcome) != ReplyWrite.TakenOver;
         });
