@@ -365,13 +365,7 @@ public sealed class CompletionPipeline(
             : request.Messages;
         var lastUser = call.Chat?.Next.Content ?? messages?.LastOrDefault(m => m.Role == "user")?.Content ?? request.Prompt ?? "";
         var estimate = messages is not null ? TokenizedPrompt.Estimate(messages).Count : TokenizedPrompt.Estimate(request.Prompt ?? "").Count;
-        var settings = catalog.Current;
-        var served = engine.Models.ToDictionary(m => m.Name, StringComparer.Ordinal);
-        var decision = AutoRouter.Route(settings.Rules, new RoutingInput(call.Caller.Plan.Name, lastUser, estimate),
-            name => served.TryGetValue(name, out var m) && catalog.IsEnabled(name)
-                ? new RouteTarget(catalog.Allows(call.Caller.Plan, name), m.ContextWindow, _states?.StateOf(name))
-                : null,
-            settings.DefaultModel);
+        var decision = catalog.Route(call.Caller.Plan, lastUser, estimate, engine.Models, _states);
         if (decision.Candidates.Count == 0)
             throw new CompletionRefusedException(RefusalReason.ModelNotFound,
                 $"No model can answer 'auto' right now for your {call.Caller.Plan.Name} plan{(decision.Skipped.Count > 0 ? $" ({string.Join("; ", decision.Skipped)})" : "")}. Choose a model.", "model");

@@ -1,6 +1,7 @@
 using ChatBlazor.Core.Data;
 using ChatBlazor.Core.Limits;
 using ChatBlazor.Core.Replies;
+using ChatBlazor.Inference.Contracts;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -41,6 +42,19 @@ public sealed class ModelCatalog(
         { Plans.Count: > 0 } setting => setting.Plans.Contains(plan.Name, StringComparer.OrdinalIgnoreCase),
         _ => plan.Allows(model),
     };
+
+    /// <summary>
+    /// Routes an <c>auto</c> request with the current rules among <paramref name="served"/> models: a candidate must be
+    /// served, enabled and allowed for the plan, fit the prompt, and be healthy and within its rule's queue limit.
+    /// </summary>
+    public RouteDecision Route(Plan plan, string text, int promptTokens, IReadOnlyList<ModelInfo> served, IModelStates? states)
+    {
+        var settings = _current;
+        var windows = served.ToDictionary(m => m.Name, m => m.ContextWindow, StringComparer.Ordinal);
+        return AutoRouter.Route(settings.Rules, new RoutingInput(plan.Name, text, promptTokens),
+            name => windows.TryGetValue(name, out var window) && IsEnabled(name) ? new RouteTarget(Allows(plan, name), window, states?.StateOf(name)) : null,
+            settings.DefaultModel == AutoRouter.Model ? null : settings.DefaultModel);
+    }
 
     /// <summary>Reads the settings and applies them here. Serialized: a reload asked for during one runs after it.</summary>
     public async Task ReloadAsync(CancellationToken ct = default)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -38,7 +39,8 @@ public sealed class RoutingSettings
     public string RulesJson { get; set; } = "[]";
     public DateTimeOffset UpdatedAt { get; set; }
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // Topics as words, so the column reads like the console's editor.
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     public IReadOnlyList<RoutingRule> Rules() => JsonSerializer.Deserialize<List<RoutingRule>>(RulesJson, Json) ?? [];
 

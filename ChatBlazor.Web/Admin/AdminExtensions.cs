@@ -2,6 +2,7 @@ using System.Security.Claims;
 using ChatBlazor.Core.Admin;
 using ChatBlazor.Core.Identity;
 using ChatBlazor.Web.Admin.Jobs;
+using ChatBlazor.Web.Admin.Models;
 
 namespace ChatBlazor.Web.Admin;
 
@@ -18,6 +19,7 @@ public static class AdminExtensions
         builder.Services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Admin));
         builder.Services.AddSingleton<AuditLog>();
         builder.AddJobs();
+        builder.AddModelsAdmin();
     }
 
     public static void MapAdmin(this WebApplication app)
