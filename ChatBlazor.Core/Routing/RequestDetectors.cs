@@ -29,11 +29,11 @@ public static partial class RequestDetectors
     public static bool IsAboutChatBlazor(string text) => text.Contains("chatblazor", StringComparison.OrdinalIgnoreCase) || ServiceQuestion().IsMatch(text);
 
     // Lines that only code has: a call ending in ';', a definition, an import, an arrow function, a SQL query.
-    [GeneratedRegex(@"(\w\([^()\n]*\)\s*;\s*$)|(^\s*(def|class|function|public|private|static|import|from\s+\w+\s+import|#include|using\s+System|package|fn|func|let|const|var)\b.*[\(\{:=;]\s*$)|(=>\s*\{)|(\bSELECT\b[\s\S]+\bFROM\b)|(</?[a-z]+[^>]*>)",
+    [GeneratedRegex(@"(\w\(.*\)\s*;\s*$)|(^\s*(def|class|function|public|private|static|import|from\s+\w+\s+import|#include|using\s+System|package|fn|func|let|const|var)\b.*[\(\{:=;]\s*$)|(=>\s*\{)|(\bSELECT\b[\s\S]+\bFROM\b)|(</?[a-z]+[^>]*>)",
         RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex CodeSyntax();
 
-    [GeneratedRegex(@"\b(python|javascript|typescript|java|c#|c\+\+|golang|rust(?!y)|kotlin|swift|ruby|php|sql|bash|powershell|regex|regular expression|json|yaml|html|css|dockerfile|compile[rs]?|compilation error|stack ?trace|exception|null ?pointer|segfault|debug(ging)?|refactor|unit tests?|git|api endpoint|function that|write a (script|program|function|class|method)|code (snippet|review)|source code|syntax error|linked list|recursion|algorithm)\b",
+    [GeneratedRegex(@"\b(python|javascript|typescript|java|c#|c\+\+|golang|rust (code|program|compiler|borrow checker|crate)|in rust|kotlin|swift|ruby|php|sql|bash|powershell|regex|regular expression|json|yaml|html|css|dockerfile|compile[rs]?|compilation error|stack ?trace|exception|null ?pointer|segfault|debug(ging)?|refactor|unit tests?|git|api endpoint|function that|write a (script|program|function|class|method)|code (snippet|review)|source code|syntax error|linked list|recursion|algorithm)\b",
         RegexOptions.IgnoreCase)]
     private static partial Regex CodeWords();
 
