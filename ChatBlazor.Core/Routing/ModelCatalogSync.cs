@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -8,10 +9,14 @@ namespace ChatBlazor.Core.Routing;
 /// <summary>
 /// Keeps <see cref="ModelCatalog"/> current: a first reload before the app serves, one on every announcement heard
 /// on Redis, and one every <see cref="Period"/> as the fallback for a missed announcement (Redis pub/sub delivers at
-/// most once, and not to a subscriber that was reconnecting).
+/// most once, and not to a subscriber that was reconnecting). Its parts are resolved at start, not when it is made:
+/// the host makes every hosted service before starting any, and options validation (started first) must be the one
+/// to report a configuration error.
 /// </summary>
-public sealed class ModelCatalogSync(ModelCatalog catalog, IConnectionMultiplexer redis, ILogger<ModelCatalogSync> log) : BackgroundService
+public sealed class ModelCatalogSync(IServiceProvider services, ILogger<ModelCatalogSync> log) : BackgroundService
 {
+    private ModelCatalog _catalog = null!;
+
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(30);
 
     private readonly Channel<bool> _heard = System.Threading.Channels.Channel.CreateBounded<bool>(
@@ -19,9 +24,10 @@ public sealed class ModelCatalogSync(ModelCatalog catalog, IConnectionMultiplexe
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        _catalog = services.GetRequiredService<ModelCatalog>();
         try
         {
-            await redis.GetSubscriber().SubscribeAsync(catalog.Channel, (_, _) => _heard.Writer.TryWrite(true));
+            await services.GetRequiredService<IConnectionMultiplexer>().GetSubscriber().SubscribeAsync(_catalog.Channel, (_, _) => _heard.Writer.TryWrite(true));
         }
         catch (RedisException e)
         {
@@ -57,7 +63,7 @@ public sealed class ModelCatalogSync(ModelCatalog catalog, IConnectionMultiplexe
     {
         try
         {
-            await catalog.ReloadAsync(ct);
+            await _catalog.ReloadAsync(ct);
         }
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {

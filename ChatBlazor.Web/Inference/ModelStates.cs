@@ -8,10 +8,14 @@ namespace ChatBlazor.Web.Inference;
 /// Every model's live state, read every <see cref="Period"/> in the background: the embedded engine's own figures,
 /// and each remote host's <c>GET /status</c>. A host without that endpoint (another OpenAI-compatible server) that
 /// still lists its models is healthy with unknown figures; one that answers neither is unhealthy, and the
-/// <c>auto</c> model routes around it.
+/// <c>auto</c> model routes around it. The hosting is resolved when the service starts, not when it is made: the host
+/// makes every hosted service before starting any, and a configuration error must be reported by options validation
+/// (which starts first), not hidden behind a failure to load the models.
 /// </summary>
-public sealed class ModelStates(ModelHosting hosting, TimeProvider clock, ILogger<ModelStates> log) : BackgroundService, IModelStates
+public sealed class ModelStates(IServiceProvider services, ILogger<ModelStates> log) : BackgroundService, IModelStates
 {
+    private readonly TimeProvider _clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
+
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan HostTimeout = TimeSpan.FromSeconds(2);
 
@@ -21,12 +25,13 @@ public sealed class ModelStates(ModelHosting hosting, TimeProvider clock, ILogge
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Period, clock);
+        var hosting = services.GetRequiredService<ModelHosting>();
+        using var timer = new PeriodicTimer(Period, _clock);
         do
         {
             try
             {
-                await RefreshAsync(stoppingToken);
+                await RefreshAsync(hosting, stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
             {
@@ -36,10 +41,9 @@ public sealed class ModelStates(ModelHosting hosting, TimeProvider clock, ILogge
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>Reads every model's state now (the console's first paint does not wait for the next tick).</summary>
-    public async Task RefreshAsync(CancellationToken ct)
+    private async Task RefreshAsync(ModelHosting hosting, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
+        var now = _clock.GetUtcNow();
         var fresh = new Dictionary<string, ModelState>(StringComparer.Ordinal);
         foreach (var status in hosting.Embedded.Status())
             fresh[status.Model] = new ModelState(status.Model, true, true, status.Running, status.Waiting, status.KvCacheUsage, status.TokensPerSecond, status.TimeToFirstTokenMs, now);
