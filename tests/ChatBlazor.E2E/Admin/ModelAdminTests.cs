@@ -110,6 +110,7 @@ public class ModelAdminTests(ModelAdminTests.TwoInstances fleet) : IClassFixture
         var user = await ChatFlowTests.SignedInPageAsync(fleet.Second);
         var (_, key) = await fleet.Second.UserWithKeyAsync();
         await Expect(admin.Locator("[data-testid=admin-model-row]")).ToHaveCountAsync(2);
+        await Expect(admin.GetByTestId("admin-model-state").Last).ToHaveTextAsync("Reachable"); // the remote host's live state, read in the background
         Assert.Contains(ScriptedModelHostDouble.Model, await ListedAsync(fleet.Second, key));
 
         await user.GetByTestId("model-picker").ClickAsync();
