@@ -76,8 +76,15 @@ public class ModelAdminTests(ModelAdminTests.TwoInstances fleet) : IClassFixture
         await page.GetByTestId("login-password").FillAsync(Password);
         await page.GetByTestId("login-submit").ClickAsync();
         await Expect(page.GetByTestId("chat-input")).ToBeEnabledAsync();
-        await page.GotoAsync("/admin/models");
+        await OpenModelsAsync(page);
         return page;
+    }
+
+    /// <summary>The console's models page, once interactive: a click on the prerendered page would be lost.</summary>
+    private static async Task OpenModelsAsync(IPage page)
+    {
+        await page.GotoAsync("/admin/models");
+        await Expect(page.GetByTestId("admin-models")).ToHaveAttributeAsync("data-interactive", "true");
     }
 
     private static async Task<string[]> ListedAsync(BrowserApp app, string key)
@@ -125,7 +132,7 @@ public class ModelAdminTests(ModelAdminTests.TwoInstances fleet) : IClassFixture
         await admin.GotoAsync("/admin/audit");
         await Expect(admin.GetByTestId("admin-audit-row").First).ToHaveAttributeAsync("data-action", "model.change");
 
-        await admin.GotoAsync("/admin/models");
+        await OpenModelsAsync(admin);
         await EnabledSwitch(admin, ScriptedModelHostDouble.Model).CheckAsync();
 
         await Expect(PickerOption(user, ScriptedModelHostDouble.Model)).ToBeVisibleAsync();
