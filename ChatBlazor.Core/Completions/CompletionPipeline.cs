@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Serialization;
 using ChatBlazor.Core.Limits;
 using ChatBlazor.Core.Orchestration;
+using ChatBlazor.Core.Routing;
 using ChatBlazor.Core.Usage;
 using ChatBlazor.Inference.Contracts;
 using Microsoft.Extensions.Logging;
@@ -32,13 +33,19 @@ public sealed record CompletionCall(CompletionCaller Caller, string Source, Comp
 /// </summary>
 public sealed record CompletionTicket(
     Guid Id, string Source, string UserId, Guid? ApiKeyId, CompletionRequest Request, int PromptTokens, int DroppedMessages,
-    Reservation? Reservation, bool HoldsSlot, DateTimeOffset AdmittedAt, string? Plan = null)
+    Reservation? Reservation, bool HoldsSlot, DateTimeOffset AdmittedAt, string? Plan = null, AutoRoute? Route = null)
 {
     public string Model => Request.Model;
 
     /// <summary>The caller's limits after admission, for the API's x-ratelimit headers; not carried by jobs.</summary>
     [JsonIgnore] public LimitDecision? Limits { get; init; }
 }
+
+/// <summary>
+/// How an <c>auto</c> request was routed: the rule, the next candidates should the chosen model's host fail before
+/// its first token, and the prompt as messages or text, since a fallback model tokenizes it its own way.
+/// </summary>
+public sealed record AutoRoute(string? Rule, IReadOnlyList<string> Fallbacks, IReadOnlyList<ChatMessage>? Messages, string? Prompt);
 
 /// <summary>Part of a reply written by an earlier run of its job: the engine continues it.</summary>
 public sealed record ReplyProgress(string Text, int Tokens);
@@ -52,6 +59,8 @@ public sealed record CompletionResult(CompletionStatus Status, int PromptTokens,
     public string? FilterReason { get; init; }
     public int? TimeToFirstTokenMs { get; init; }
     public double? TokensPerSecond { get; init; }
+    /// <summary>The model that answered: the ticket's, or a fallback of an <c>auto</c> request.</summary>
+    public string? Model { get; init; }
     /// <summary>Another run finishes it (a reply handed back at shutdown or taken over): nothing was settled here.</summary>
     public bool HandedOff { get; init; }
 }
@@ -69,15 +78,31 @@ public sealed class CompletionHandedOffException(string message) : Exception(mes
 /// </summary>
 public sealed class CompletionPipeline(
     IInferenceEngine engine, RateLimiter limiter, ConcurrentReplies running, UsageLedger ledger,
-    IEnumerable<ICompletionModerator> moderators, IEnumerable<IUsageMeter> meters, TimeProvider clock, ILogger<CompletionPipeline> log)
+    IEnumerable<ICompletionModerator> moderators, IEnumerable<IUsageMeter> meters, TimeProvider clock, ILogger<CompletionPipeline> log,
+    ModelCatalog catalog, IEnumerable<IModelStates> states)
 {
+    private readonly IModelStates? _states = states.FirstOrDefault();
     private readonly ICompletionModerator[] _moderators = [.. moderators];
     private readonly IUsageMeter[] _meters = [.. meters];
 
-    public IReadOnlyList<ModelInfo> Models => engine.Models;
+    /// <summary>The models served and enabled.</summary>
+    public IReadOnlyList<ModelInfo> Models => [.. engine.Models.Where(m => catalog.IsEnabled(m.Name))];
 
-    /// <summary>The models <paramref name="plan"/> may use, in the engine's order.</summary>
-    public IReadOnlyList<ModelInfo> ModelsFor(Plan plan) => [.. engine.Models.Where(m => plan.Allows(m.Name))];
+    /// <summary>
+    /// The models <paramref name="plan"/> may use: the default model first, then the engine's order, and
+    /// <c>auto</c> (routed by the admins' rules; its window is the smallest of the plan's) when rules exist.
+    /// </summary>
+    public IReadOnlyList<ModelInfo> ModelsFor(Plan plan)
+    {
+        var settings = catalog.Current;
+        var models = engine.Models.Where(m => catalog.Allows(plan, m.Name)).OrderBy(m => m.Name == settings.DefaultModel ? 0 : 1).ToList();
+        if (settings.Rules.Count > 0 && models.Count > 0)
+        {
+            var auto = new ModelInfo(AutoRouter.Model, models.Min(m => m.ContextWindow));
+            models.Insert(settings.DefaultModel == AutoRouter.Model ? 0 : models.Count, auto);
+        }
+        return models;
+    }
 
     /// <summary>Admits a completion or throws <see cref="CompletionRefusedException"/>; nothing is held after a refusal.</summary>
     public async Task<CompletionTicket> AdmitAsync(CompletionCall call, CancellationToken ct = default)
@@ -85,9 +110,12 @@ public sealed class CompletionPipeline(
         ArgumentNullException.ThrowIfNull(call);
         var (caller, request) = (call.Caller, call.Request);
         var plan = caller.Plan;
-        var model = engine.Models.FirstOrDefault(m => m.Name == request.Model)
+        AutoRoute? route = null;
+        if (request.Model == AutoRouter.Model)
+            (request, route) = Route(call);
+        var model = engine.Models.FirstOrDefault(m => m.Name == request.Model && catalog.IsEnabled(m.Name))
             ?? throw new CompletionRefusedException(RefusalReason.ModelNotFound, $"The model '{request.Model}' does not exist.", "model");
-        if (!plan.Allows(model.Name))
+        if (!catalog.Allows(plan, model.Name))
             throw new CompletionRefusedException(RefusalReason.ModelNotAllowed, $"Your {plan.Name} plan does not include the model '{model.Name}'.", "model");
         var sampling = request.Sampling;
         var maxBudget = call.Chat is null ? model.ContextWindow : model.ContextWindow - 1; // a chat's budget leaves room for its message
@@ -101,6 +129,8 @@ public sealed class CompletionPipeline(
             throw RateLimited(spent);
 
         var (prompt, input) = Prepare(call, model);
+        if (route is not null && call.Chat is not null)
+            route = route with { Messages = prompt.Messages }; // the turns that fit, as a fallback will render them
         var budget = Math.Min(sampling.MaxTokens, model.ContextWindow - prompt.Tokens.Count);
         if (budget < 1)
             throw new CompletionRefusedException(RefusalReason.PromptTooLong,
@@ -140,7 +170,7 @@ public sealed class CompletionPipeline(
         }
 
         var ticket = new CompletionTicket(id, call.Source, caller.UserId, caller.ApiKeyId, runRequest, prompt.Tokens.Count, prompt.DroppedMessages,
-            limits?.Reservation, holdsSlot, clock.GetUtcNow(), plan.Name) { Limits = limits };
+            limits?.Reservation, holdsSlot, clock.GetUtcNow(), plan.Name, route) { Limits = limits };
         try
         {
             foreach (var moderator in _moderators)
@@ -178,6 +208,7 @@ public sealed class CompletionPipeline(
         ArgumentNullException.ThrowIfNull(ticket);
         ArgumentNullException.ThrowIfNull(onChunk);
         var started = Stopwatch.StartNew();
+        var fallbacks = new Queue<string>(resume is null ? ticket.Route?.Fallbacks ?? [] : []); // a resumed reply keeps its model
         var request = resume is { Text.Length: > 0 }
             ? ticket.Request with { AssistantPrefix = resume.Text, Sampling = ticket.Request.Sampling with { MaxTokens = Math.Max(1, ticket.Request.Sampling.MaxTokens - resume.Tokens) } }
             : ticket.Request;
@@ -195,29 +226,43 @@ public sealed class CompletionPipeline(
         var chunks = 0;
         try
         {
-            await foreach (var chunk in engine.GenerateAsync(request, cancel.Token))
+            while (true)
             {
-                chunks++;
-                (usage, finish) = (chunk.Usage ?? usage, chunk.FinishReason ?? finish);
-                if (chunk.Text.Length > 0)
-                {
-                    firstTokenMs ??= started.ElapsedMilliseconds;
-                    text.Append(chunk.Text);
-                    if (await ReviewOutputAsync(ticket, chunk.Text, final: false, cancel.Token) is { } reason)
-                    {
-                        (filterReason, finish) = (reason, null);
-                        await filter.CancelAsync();
-                        break;
-                    }
-                }
                 try
                 {
-                    await onChunk(chunk);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    consumerError = e;
+                    await foreach (var chunk in engine.GenerateAsync(request, cancel.Token))
+                    {
+                        chunks++;
+                        (usage, finish) = (chunk.Usage ?? usage, chunk.FinishReason ?? finish);
+                        if (chunk.Text.Length > 0)
+                        {
+                            firstTokenMs ??= started.ElapsedMilliseconds;
+                            text.Append(chunk.Text);
+                            if (await ReviewOutputAsync(ticket, chunk.Text, final: false, cancel.Token) is { } reason)
+                            {
+                                (filterReason, finish) = (reason, null);
+                                await filter.CancelAsync();
+                                break;
+                            }
+                        }
+                        try
+                        {
+                            await onChunk(chunk);
+                        }
+                        catch (Exception e) when (e is not OutOfMemoryException)
+                        {
+                            consumerError = e;
+                            break;
+                        }
+                    }
                     break;
+                }
+                catch (Exception e) when (firstTokenMs is null && !cancel.IsCancellationRequested && IsHostFailure(e) && fallbacks.TryDequeue(out var next))
+                {
+                    // Nothing reached the caller yet: the next candidate answers instead, with the prompt tokenized its own way.
+                    log.LogWarning(e, "Completion {CompletionId}: {Model} failed before its first token; falling back to {Next}", ticket.Id, request.Model, next);
+                    request = FallbackRequest(ticket, next);
+                    (usage, finish, chunks) = (null, null, 0);
                 }
             }
         }
@@ -246,16 +291,16 @@ public sealed class CompletionPipeline(
         // The engine's own count where it gave one; otherwise what the text tokenizes to (exact in this process).
         var earlier = resume?.Tokens ?? 0;
         var promptTokens = resume is not null ? ticket.PromptTokens : usage?.PromptTokens ?? (chunks > 0 ? ticket.PromptTokens : 0);
-        var generated = usage?.CompletionTokens ?? (chunks > 0 ? CountText(ticket.Model, text.ToString()) : 0);
+        var generated = usage?.CompletionTokens ?? (chunks > 0 ? CountText(request.Model, text.ToString()) : 0);
         var seconds = started.Elapsed.TotalSeconds - (firstTokenMs ?? 0) / 1000.0;
         var result = new CompletionResult(status, promptTokens, earlier + generated, started.Elapsed)
         {
             Error = error, FilterReason = filterReason, TimeToFirstTokenMs = (int?)firstTokenMs,
             TokensPerSecond = generated > 1 && seconds > 0 ? Math.Round((generated - 1) / seconds, 1) : null,
-            HandedOff = handedOff,
+            HandedOff = handedOff, Model = request.Model,
         };
         if (error is not null)
-            log.LogWarning(error, "Completion {CompletionId} on {Model} failed", ticket.Id, ticket.Model);
+            log.LogWarning(error, "Completion {CompletionId} on {Model} failed", ticket.Id, request.Model);
         if (handedOff)
             return result;
         if (beforeSettle is not null)
@@ -284,7 +329,7 @@ public sealed class CompletionPipeline(
             await running.ReleaseAsync(ticket.UserId, ticket.Id); // generation is over: the place is free before the ledger write
         var row = new UsageRecord
         {
-            CompletionId = ticket.Id, UserId = ticket.UserId, ApiKeyId = ticket.ApiKeyId, Source = ticket.Source, Model = ticket.Model, Plan = ticket.Plan,
+            CompletionId = ticket.Id, UserId = ticket.UserId, ApiKeyId = ticket.ApiKeyId, Source = ticket.Source, Model = result.Model ?? ticket.Model, Plan = ticket.Plan,
             PromptTokens = result.PromptTokens, CompletionTokens = result.CompletionTokens,
             LatencyMs = (int)Math.Min(int.MaxValue, result.Elapsed.TotalMilliseconds), Status = result.Status,
         };
@@ -307,6 +352,37 @@ public sealed class CompletionPipeline(
             }
         }
     }
+
+    /// <summary>
+    /// Resolves <c>auto</c>: the admins' rules pick candidates from the request's plan, last user message and estimated
+    /// prompt length (no model is chosen yet to count exactly) and the models' live state; the first answers.
+    /// </summary>
+    private (CompletionRequest Request, AutoRoute Route) Route(CompletionCall call)
+    {
+        var request = call.Request;
+        var messages = call.Chat is { } chat
+            ? [.. chat.SystemPrompt is { Length: > 0 } system ? [new ChatMessage("system", system)] : Array.Empty<ChatMessage>(), .. chat.History, chat.Next]
+            : request.Messages;
+        var lastUser = call.Chat?.Next.Content ?? messages?.LastOrDefault(m => m.Role == "user")?.Content ?? request.Prompt ?? "";
+        var estimate = messages is not null ? TokenizedPrompt.Estimate(messages).Count : TokenizedPrompt.Estimate(request.Prompt ?? "").Count;
+        var decision = catalog.Route(call.Caller.Plan, lastUser, estimate, engine.Models, _states);
+        if (decision.Candidates.Count == 0)
+            throw new CompletionRefusedException(RefusalReason.ModelNotFound,
+                $"No model can answer 'auto' right now for your {call.Caller.Plan.Name} plan{(decision.Skipped.Count > 0 ? $" ({string.Join("; ", decision.Skipped)})" : "")}. Choose a model.", "model");
+        // A chat turn keeps its structured input: the fallback prompt is rebuilt from it within the fallback's window.
+        return (request with { Model = decision.Candidates[0] },
+            new AutoRoute(decision.Rule, decision.Candidates.Skip(1).ToArray(), call.Chat is null ? request.Messages : messages, request.Prompt));
+    }
+
+    /// <summary>The request for fallback <paramref name="model"/>: the prompt as messages or text again, for it to tokenize.</summary>
+    private static CompletionRequest FallbackRequest(CompletionTicket ticket, string model) => ticket.Request with
+    {
+        Model = model, PromptTokens = ticket.Route?.Messages is null && ticket.Route?.Prompt is null ? ticket.Request.PromptTokens : null,
+        Messages = ticket.Route?.Messages, Prompt = ticket.Route?.Messages is null ? ticket.Route?.Prompt : null,
+    };
+
+    /// <summary>Failures of the model's host, not of the request: another model may well answer it.</summary>
+    private static bool IsHostFailure(Exception e) => e is EngineUnavailableException or EngineOverloadedException or ModelNotFoundException;
 
     /// <summary>Tokens of a text alone, as the model counts them (the engine's estimate for a remote model).</summary>
     public int CountText(string model, string text)

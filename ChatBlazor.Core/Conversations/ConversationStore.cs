@@ -16,7 +16,8 @@ public sealed record ReplyOutcome(
     int? PromptTokens = null,
     int? CompletionTokens = null,
     int? TimeToFirstTokenMs = null,
-    double? TokensPerSecond = null);
+    double? TokensPerSecond = null,
+    string? Model = null);
 
 /// <summary>What a run of a reply's job found when it wrote to the reply.</summary>
 public enum ReplyWrite
@@ -239,7 +240,8 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
                 .SetProperty(m => m.Content, content).SetProperty(m => m.Status, outcome.Status).SetProperty(m => m.Error, outcome.Error)
                 .SetProperty(m => m.PromptTokens, outcome.PromptTokens).SetProperty(m => m.CompletionTokens, outcome.CompletionTokens)
                 .SetProperty(m => m.TimeToFirstTokenMs, outcome.TimeToFirstTokenMs).SetProperty(m => m.TokensPerSecond, outcome.TokensPerSecond)
-                .SetProperty(m => m.SavedAt, now));
+                .SetProperty(m => m.SavedAt, now)
+                .SetProperty(m => m.Model, m => outcome.Model ?? m.Model)); // the model that answered, a fallback of "auto" included
         return saved == 1 ? ReplyWrite.Written : await WhyNotAsync(db, replyId, CancellationToken.None);
     }
 

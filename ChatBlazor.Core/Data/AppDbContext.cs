@@ -25,6 +25,8 @@ public class AppDbContext(DbContextOptions<AppDbContext> options)
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<UsageRollup> UsageRollups => Set<UsageRollup>();
     public DbSet<UsageRollupRun> UsageRollupRuns => Set<UsageRollupRun>();
+    public DbSet<Routing.ModelSetting> ModelSettings => Set<Routing.ModelSetting>();
+    public DbSet<Routing.RoutingSettings> RoutingSettings => Set<Routing.RoutingSettings>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

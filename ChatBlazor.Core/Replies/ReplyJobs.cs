@@ -65,7 +65,7 @@ public sealed class ReplyJobs(
         Message? reply;
         try
         {
-            reply = await store.StartReplyAsync(userId, conversationId, userMessageId, ticket.Id, conversation.Model, ct);
+            reply = await store.StartReplyAsync(userId, conversationId, userMessageId, ticket.Id, ticket.Model, ct); // "auto" resolved
         }
         catch
         {

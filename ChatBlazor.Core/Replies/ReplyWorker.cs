@@ -219,7 +219,7 @@ public sealed class ReplyWorker(
 
         var result = await pipeline.RunAsync(ticket, OnChunkAsync, run.Stop.Token, run.HandOff.Token, resume, async ended =>
         {
-            var outcome = new ReplyOutcome(ended.Status, ErrorFor(ended), ended.PromptTokens, ended.CompletionTokens, ended.TimeToFirstTokenMs, ended.TokensPerSecond);
+            var outcome = new ReplyOutcome(ended.Status, ErrorFor(ended), ended.PromptTokens, ended.CompletionTokens, ended.TimeToFirstTokenMs, ended.TokensPerSecond, ended.Model);
             // A reply deleted meanwhile is still settled: its tokens were spent.
             return await store.FinishReplyAsync(job.ReplyId, claim.Attempt, text.ToString(), outcome) != ReplyWrite.TakenOver;
         });
@@ -235,7 +235,7 @@ public sealed class ReplyWorker(
         await AckAsync(run);
         run.Ended = true;
         if (result.Status == CompletionStatus.Complete)
-            await TitleAsync(job);
+            await TitleAsync(job, result.Model ?? ticket.Model);
     }
 
     /// <summary>
@@ -251,16 +251,16 @@ public sealed class ReplyWorker(
     }
 
     /// <summary>
-    /// The model names the conversation after its first reply (greedy, a few tokens, <see cref="TitlePrompt"/>),
+    /// The model that wrote the first reply (a fallback of "auto" included) names the conversation (greedy, a few tokens, <see cref="TitlePrompt"/>),
     /// through the pipeline like any completion but not metered. Any failure keeps the first-words title.
     /// </summary>
-    private async Task TitleAsync(ReplyJob job)
+    private async Task TitleAsync(ReplyJob job, string model)
     {
         try
         {
             if (await store.TitleToGenerateAsync(job.ReplyId) is not var (conversationId, userId, firstMessage))
                 return;
-            var request = new CompletionRequest(job.Ticket.Model, new SamplingParams { Temperature = 0, MaxTokens = 20 },
+            var request = new CompletionRequest(model, new SamplingParams { Temperature = 0, MaxTokens = 20 },
                 Messages: [new ChatMessage("user", TitlePrompt.For(firstMessage))]);
             var caller = new CompletionCaller(userId, null, await plans.ForUserAsync(userId));
             var ticket = await pipeline.AdmitAsync(new CompletionCall(caller, UsageSource.Title, request, Metered: false));

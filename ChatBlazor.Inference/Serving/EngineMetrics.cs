@@ -16,6 +16,9 @@ public sealed class EngineMetrics
 
     public ModelMetrics For(string model) => _models.GetOrAdd(model, _ => new ModelMetrics());
 
+    /// <summary>Forgets an unloaded model, so a stale load is never shown for it.</summary>
+    public void Remove(string model) => _models.TryRemove(model, out _);
+
     public sealed class ModelMetrics
     {
         private readonly Lock _lock = new();
@@ -27,6 +30,7 @@ public sealed class EngineMetrics
         internal readonly Dictionary<string, long> FinishedByReason = [];
         internal int Running, Waiting;
         internal double KvCacheUsage;
+        internal readonly RecentWindow Recent = new();
 
         public void SetLoad(int running, int waiting, double kvCacheUsage)
         {
@@ -36,13 +40,29 @@ public sealed class EngineMetrics
 
         public void AddPromptTokens(long count) => Interlocked.Add(ref PromptTokens, count);
 
-        public void AddGenerationTokens(long count) => Interlocked.Add(ref GenerationTokens, count);
+        public void AddGenerationTokens(long count)
+        {
+            Interlocked.Add(ref GenerationTokens, count);
+            Recent.AddTokens(count);
+        }
 
         public void AddPreemption() => Interlocked.Increment(ref Preemptions);
 
         public void ObserveQueueTime(TimeSpan t) => QueueTime.Observe(t.TotalSeconds);
 
-        public void ObserveTimeToFirstToken(TimeSpan t) => TimeToFirstToken.Observe(t.TotalSeconds);
+        public void ObserveTimeToFirstToken(TimeSpan t)
+        {
+            TimeToFirstToken.Observe(t.TotalSeconds);
+            Recent.AddFirstToken(t);
+        }
+
+        /// <summary>The figures of the console and of <c>GET /status</c>.</summary>
+        public ModelStatus Status(string model)
+        {
+            var (running, waiting, kv, _) = Snapshot();
+            var (tokensPerSecond, firstTokenMs) = Recent.Read();
+            return new ModelStatus(model, running, waiting, kv, tokensPerSecond, firstTokenMs);
+        }
 
         public void ObserveInterTokenLatency(TimeSpan t) => InterTokenLatency.Observe(t.TotalSeconds);
 

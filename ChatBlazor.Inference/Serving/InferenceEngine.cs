@@ -30,42 +30,82 @@ public sealed record EngineOptions
 
 /// <summary>
 /// The embedded engine: one continuous-batching scheduler per loaded model, each on its own thread. Every model is
-/// loaded once and shared by all requests.
+/// loaded once and shared by all requests. Models can be loaded and unloaded while the engine serves the others.
 /// </summary>
 public sealed class InferenceEngine : IInferenceEngine, IDisposable
 {
-    private readonly Dictionary<string, Scheduler> _schedulers;
+    private readonly EngineOptions _options;
+    private readonly Lock _lock = new();
+    // Replaced whole under the lock, read without it: a request sees one consistent set of models.
+    private Dictionary<string, Scheduler> _schedulers = new(StringComparer.Ordinal);
+    private ModelInfo[] _models = [];
 
     public InferenceEngine(IEnumerable<LoadedModel> models, EngineOptions? options = null, EngineMetrics? metrics = null)
     {
-        options ??= new EngineOptions();
-        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+        _options = options ?? new EngineOptions();
+        Validator.ValidateObject(_options, new ValidationContext(_options), validateAllProperties: true);
         Metrics = metrics ?? new EngineMetrics();
-        _schedulers = models.ToDictionary(m => m.Name, m => new Scheduler(m, options, Metrics.For(m.Name)));
-        // generation_config.json's do_sample false (or no file) means greedy, as in transformers.
-        Models = _schedulers.Values.Select(s => new ModelInfo(s.Model.Name, s.Model.Model.Config.MaxPositionEmbeddings,
-            s.Model.Defaults.DoSample ? s.Model.Defaults.Temperature : 0, s.Model.Defaults.TopP)).ToArray();
+        foreach (var model in models)
+            Load(model);
     }
 
-    public IReadOnlyList<ModelInfo> Models { get; }
+    public IReadOnlyList<ModelInfo> Models => Volatile.Read(ref _models);
+
+    /// <summary>Starts serving a loaded model; its name must be new to this engine.</summary>
+    public void Load(LoadedModel model)
+    {
+        lock (_lock)
+        {
+            if (_schedulers.ContainsKey(model.Name))
+                throw new InvalidOperationException($"model '{model.Name}' is already loaded");
+            var schedulers = new Dictionary<string, Scheduler>(_schedulers, StringComparer.Ordinal) { [model.Name] = new Scheduler(model, _options, Metrics.For(model.Name)) };
+            Publish(schedulers);
+        }
+    }
+
+    /// <summary>Stops serving a model and frees its memory; its running and waiting requests fail as the host going away. False when it was not loaded.</summary>
+    public bool Unload(string model)
+    {
+        Scheduler? removed;
+        lock (_lock)
+        {
+            if (!_schedulers.TryGetValue(model, out removed))
+                return false;
+            Publish(new Dictionary<string, Scheduler>(_schedulers.Where(s => s.Key != model), StringComparer.Ordinal));
+        }
+        removed.Dispose();
+        Metrics.Remove(model);
+        return true;
+    }
+
+    private void Publish(Dictionary<string, Scheduler> schedulers)
+    {
+        // generation_config.json's do_sample false (or no file) means greedy, as in transformers.
+        Volatile.Write(ref _models, [.. schedulers.Values.Select(s => new ModelInfo(s.Model.Name, s.Model.Model.Config.MaxPositionEmbeddings,
+            s.Model.Defaults.DoSample ? s.Model.Defaults.Temperature : 0, s.Model.Defaults.TopP))]);
+        Volatile.Write(ref _schedulers, schedulers);
+    }
+
+    /// <summary>The live figures of each loaded model.</summary>
+    public IReadOnlyList<ModelStatus> Status() => [.. Volatile.Read(ref _schedulers).Keys.Select(m => Metrics.For(m).Status(m))];
 
     public EngineMetrics Metrics { get; }
 
     /// <summary>KV cache memory in use by a model's running sequences and cached prefixes, in bytes.</summary>
-    public long KvCacheBytesInUse(string model) => _schedulers[model].KvBytesInUse;
+    public long KvCacheBytesInUse(string model) => Volatile.Read(ref _schedulers)[model].KvBytesInUse;
 
     public TokenizedPrompt TokenizeChat(string model, IReadOnlyList<ChatMessage> messages) => Exact(Loaded(model).EncodeChat(messages));
 
     public TokenizedPrompt Tokenize(string model, string text) =>
         Exact((Loaded(model).Tokenizer ?? throw new ArgumentException($"model {model} takes token ids only", "prompt")).Encode(text));
 
-    private LoadedModel Loaded(string model) => (_schedulers.GetValueOrDefault(model) ?? throw new ModelNotFoundException(model)).Model;
+    private LoadedModel Loaded(string model) => (Volatile.Read(ref _schedulers).GetValueOrDefault(model) ?? throw new ModelNotFoundException(model)).Model;
 
     private static TokenizedPrompt Exact(IReadOnlyList<int> ids) => new(ids.Count, ids);
 
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var scheduler = _schedulers.GetValueOrDefault(request.Model) ?? throw new ModelNotFoundException(request.Model);
+        var scheduler = Volatile.Read(ref _schedulers).GetValueOrDefault(request.Model) ?? throw new ModelNotFoundException(request.Model);
         var sequence = scheduler.Submit(request);
         using var registration = cancellationToken.Register(() => scheduler.Cancel(sequence));
         try
@@ -83,7 +123,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
 
     public void Dispose()
     {
-        foreach (var scheduler in _schedulers.Values)
+        foreach (var scheduler in Volatile.Read(ref _schedulers).Values)
             scheduler.Dispose();
     }
 }

@@ -37,6 +37,7 @@ public static class OpenAiHost
         var app = builder.Build();
         app.MapGet("/health", Health).WithName("Health").WithTags("Operations");
         app.MapGet("/metrics", Metrics).WithName("Metrics").WithTags("Operations");
+        app.MapGet("/status", Status).WithName("Status").WithTags("Operations");
         var v1 = app.MapGroup("/v1").WithTags("OpenAI");
         v1.MapGet("/models", ListModels).WithName("ListModels");
         v1.MapPost("/chat/completions", OpenAiCompletions.ChatAsync).WithName("CreateChatCompletion");
@@ -47,6 +48,10 @@ public static class OpenAiHost
     private static Ok<HealthStatus> Health() => TypedResults.Ok(new HealthStatus("ok"));
 
     private static ContentHttpResult Metrics(EngineMetrics metrics) => TypedResults.Text(metrics.ToPrometheusText(), PrometheusContentType);
+
+    /// <summary>Each served model's live figures as JSON, for the web console and the auto model's routing.</summary>
+    private static JsonHttpResult<EngineStatusReport> Status(IInferenceEngine engine, EngineMetrics metrics) =>
+        TypedResults.Json(new EngineStatusReport([.. engine.Models.Select(m => metrics.For(m.Name).Status(m.Name))]), OpenAiJson.Options);
 
     private static JsonHttpResult<ModelList> ListModels(IInferenceEngine engine, ServerClock clock) => TypedResults.Json(
         new ModelList("list", [.. engine.Models.Select(m => new ModelCard(m.Name, "model", clock.Started.ToUnixTimeSeconds(), "chatblazor", m.ContextWindow))]),

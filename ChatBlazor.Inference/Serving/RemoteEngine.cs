@@ -39,6 +39,24 @@ public sealed class RemoteEngine(HttpClient http, IReadOnlyList<ModelInfo> model
         return new RemoteEngine(http, [.. (list?.Data ?? []).Select(m => new ModelInfo(m.Id, m.MaxModelLen ?? 0))], readTimeout);
     }
 
+    /// <summary>
+    /// The host's live figures (<c>GET /status</c> of <c>ChatBlazor.Inference serve</c>); throws
+    /// <see cref="EngineUnavailableException"/> when it cannot be reached or has no such endpoint (another server).
+    /// </summary>
+    public async Task<EngineStatusReport> StatusAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await http.GetFromJsonAsync<EngineStatusReport>("status", OpenAiJson.Options, cancellationToken)
+                ?? throw new EngineUnavailableException("The model server's status was empty.");
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or IOException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new EngineUnavailableException("The model server's status could not be read.", e);
+        }
+    }
+
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var chat = request.Messages is not null;

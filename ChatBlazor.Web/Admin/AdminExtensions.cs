@@ -4,6 +4,7 @@ using ChatBlazor.Core.Identity;
 using ChatBlazor.Web.Admin.Feedback;
 using ChatBlazor.Web.Admin.Jobs;
 using ChatBlazor.Web.Admin.Usage;
+using ChatBlazor.Web.Admin.Models;
 
 namespace ChatBlazor.Web.Admin;
 
@@ -23,6 +24,7 @@ public static class AdminExtensions
         builder.AddJobs();
         builder.AddUsage();
         builder.AddFeedbackAdmin();
+        builder.AddModelsAdmin();
     }
 
     public static void MapAdmin(this WebApplication app)

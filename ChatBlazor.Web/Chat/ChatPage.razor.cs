@@ -3,6 +3,7 @@ using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Limits;
 using ChatBlazor.Core.Replies;
+using ChatBlazor.Core.Routing;
 using ChatBlazor.Inference.Contracts;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -21,6 +22,7 @@ public sealed partial class ChatPage
     [Inject] private ConversationStore Store { get; set; } = null!;
     [Inject] private ReplyJobs Replies { get; set; } = null!;
     [Inject] private CompletionPipeline Pipeline { get; set; } = null!;
+    [Inject] private ModelCatalog Catalog { get; set; } = null!;
     [Inject] private RateLimiter Limiter { get; set; } = null!;
     [Inject] private UserPlans Plans { get; set; } = null!;
     [Inject] private NavigationManager Navigation { get; set; } = null!;
@@ -61,7 +63,24 @@ public sealed partial class ChatPage
         _model = _models.FirstOrDefault()?.Name;
         await RefreshQuotaAsync();
         Replies.TitleChanged += OnTitleChanged;
+        Catalog.Changed += OnModelsChanged;
     }
+
+    /// <summary>An admin enabled, disabled or moved a model (on any instance): the picker follows at once.</summary>
+    private void OnModelsChanged() => _ = InvokeAsync(async () =>
+    {
+        try
+        {
+            if (_plan is null)
+                return;
+            _models = Pipeline.ModelsFor(_plan);
+            StateHasChanged();
+        }
+        catch (Exception e)
+        {
+            await DispatchExceptionAsync(e);
+        }
+    });
 
     protected override async Task OnParametersSetAsync()
     {
@@ -323,6 +342,7 @@ public sealed partial class ChatPage
     public void Dispose()
     {
         Replies.TitleChanged -= OnTitleChanged;
+        Catalog.Changed -= OnModelsChanged;
         _following.Cancel();
         _following.Dispose();
     }

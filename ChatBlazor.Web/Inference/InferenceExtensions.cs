@@ -55,7 +55,8 @@ public static class InferenceExtensions
 {
     /// <summary>
     /// One <see cref="IInferenceEngine"/> for the app: the embedded engine for local model folders and a client per
-    /// remote host, behind a router. Models load when the engine is first needed: at start when serving (the reply
+    /// remote host, behind a router (<see cref="ModelHosting"/>), with the admins' model settings applied from the
+    /// database on every instance and each model's live state read in the background. Models load when the engine is first needed: at start when serving (the reply
     /// worker needs it), never for operator commands.
     /// </summary>
     public static void AddInference(this WebApplicationBuilder builder)
@@ -79,17 +80,12 @@ public static class InferenceExtensions
                 KvCacheBytes = options.KvCacheBytes,
             });
         });
-        builder.Services.AddSingleton<IInferenceEngine>(services =>
-        {
-            var options = services.GetRequiredService<IOptions<InferenceOptions>>().Value;
-            var http = services.GetRequiredService<IHttpClientFactory>();
-            var remotes = options.Hosts.Select(host =>
-            {
-                var client = http.CreateClient(nameof(RemoteEngine));
-                client.BaseAddress = new Uri(host.Url);
-                return (IInferenceEngine)new RemoteEngine(client, host.Models.Select(m => new ModelInfo(m, host.ContextWindow)).ToArray());
-            });
-            return new ModelRouter([services.GetRequiredService<InferenceEngine>(), .. remotes]);
-        });
+        builder.Services.AddSingleton<ModelHosting>();
+        builder.Services.AddSingleton<IModelHosting>(services => services.GetRequiredService<ModelHosting>());
+        builder.Services.AddSingleton<IInferenceEngine>(services => services.GetRequiredService<ModelHosting>().Router);
+        builder.Services.AddSingleton<ModelStates>();
+        builder.Services.AddSingleton<IModelStates>(services => services.GetRequiredService<ModelStates>());
+        builder.Services.AddHostedService(services => services.GetRequiredService<ModelStates>());
+        builder.Services.AddModelRouting();
     }
 }

@@ -2,6 +2,7 @@ using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Limits;
 using ChatBlazor.Core.Replies;
+using ChatBlazor.Core.Routing;
 using ChatBlazor.Core.Tests.Conversations;
 using ChatBlazor.Core.Usage;
 using ChatBlazor.Inference.Contracts;
@@ -48,8 +49,11 @@ public sealed class PipelineHarness : IAsyncLifetime
         UserPlans = new UserPlans(Database, Plans);
     }
 
-    public CompletionPipeline Pipeline(IInferenceEngine engine) => new(engine, Limiter, Running, new UsageLedger(Database, NullLogger<UsageLedger>.Instance),
-        [], [], TimeProvider.System, NullLogger<CompletionPipeline>.Instance);
+    public CompletionPipeline Pipeline(IInferenceEngine engine, ModelCatalog? catalog = null) => new(engine, Limiter, Running, new UsageLedger(Database, NullLogger<UsageLedger>.Instance),
+        [], [], TimeProvider.System, NullLogger<CompletionPipeline>.Instance, catalog ?? Catalog(), []);
+
+    /// <summary>The admins' model settings as stored in this class's database (none: every model enabled as configured).</summary>
+    public ModelCatalog Catalog() => new(Database, Redis, ReplyOptions(KeyPrefix), [], NullLogger<ModelCatalog>.Instance);
 
     /// <summary>Reply options for a test: its own keys (under this class's), every chunk saved, no shutdown grace.</summary>
     public IOptions<ReplyOptions> ReplyOptions(string keyPrefix, TimeSpan? claimAfter = null) => Options.Create(new ReplyOptions

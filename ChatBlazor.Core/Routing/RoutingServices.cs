@@ -1,0 +1,18 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatBlazor.Core.Routing;
+
+public static class RoutingServices
+{
+    /// <summary>
+    /// The admins' model settings (<see cref="ModelCatalog"/>) kept in sync across instances. The host adds its
+    /// <see cref="IModelHosting"/> and <see cref="IModelStates"/>.
+    /// </summary>
+    public static IServiceCollection AddModelRouting(this IServiceCollection services)
+    {
+        services.AddSingleton<ModelCatalog>();
+        services.AddSingleton<ModelCatalogSync>();
+        services.AddHostedService(s => s.GetRequiredService<ModelCatalogSync>());
+        return services;
+    }
+}
