@@ -19,11 +19,13 @@ public sealed record GenerationUsage(int PromptTokens, int CompletionTokens);
 
 /// <summary>
 /// One piece of a streamed completion: the text that became final, the token ids behind it, and on the last chunk
-/// why generation ended and how many tokens it used.
+/// why generation ended and how many tokens it used. <see cref="Model"/> names the model that produced it where
+/// the caller asked for another name (the <c>auto</c> router's choice); engines leave it null.
 /// </summary>
 public sealed record GenerationChunk(
     string Text,
     IReadOnlyList<int> TokenIds,
     IReadOnlyList<SampledToken>? Logprobs = null,
     FinishReason? FinishReason = null,
-    GenerationUsage? Usage = null);
+    GenerationUsage? Usage = null,
+    string? Model = null);

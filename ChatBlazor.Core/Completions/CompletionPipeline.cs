@@ -247,7 +247,8 @@ public sealed class CompletionPipeline(
                         }
                         try
                         {
-                            await onChunk(chunk);
+                            // An auto request's answer names the model that gives it, as OpenAI names a dated model for an alias.
+                            await onChunk(ticket.Route is null ? chunk : chunk with { Model = request.Model });
                         }
                         catch (Exception e) when (e is not OutOfMemoryException)
                         {

@@ -128,6 +128,8 @@ public sealed class OpenAiResponse
 
     public async Task WriteAsync(GenerationChunk chunk)
     {
+        if (chunk.Model is { } model)
+            _reply.Model = model;
         if (!Started)
         {
             Started = true;

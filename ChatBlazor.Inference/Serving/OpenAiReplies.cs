@@ -16,7 +16,8 @@ internal abstract class OpenAiReply(string idPrefix, string model, bool logprobs
 
     protected string Id { get; } = $"{idPrefix}-{Guid.NewGuid():N}";
     protected long Created { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-    protected string Model => model;
+    /// <summary>The answering model: the request's, until a chunk names the one the router chose.</summary>
+    public string Model { get; set; } = model;
     protected bool LogprobsRequested => logprobs;
     protected string Text => _text.ToString();
     protected IReadOnlyList<(SampledToken Token, int Offset)> Logprobs => _logprobs;

@@ -82,6 +82,7 @@ public class ModelRoutingTests(ModelRoutingTests.Factory app) : IClassFixture<Mo
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(ModelHostDouble.AnswerOf("steady"), body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal("steady", body.GetProperty("model").GetString()); // the model that answered, not "auto"
         Assert.True(app.Flaky.Completions > askedBefore, "the flaky host was tried first");
         Assert.Equal(["steady"], await InDbAsync(db => db.UsageRecords.Where(u => u.UserId == userId).Select(u => u.Model).ToListAsync()));
 
