@@ -140,13 +140,18 @@ public sealed class CircuitSession(AuthenticationStateProvider authentication, O
             Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity()))));
 }
 
-/// <summary>Hears the sign-outs of every instance and ends this instance's circuits of those users.</summary>
-internal sealed class SignOutListener(SignOutBroadcast broadcast, OpenCircuits circuits, ILogger<SignOutListener> log) : BackgroundService
+/// <summary>
+/// Hears the sign-outs of every instance and ends this instance's circuits of those users. The broadcast (and with
+/// it Redis) is resolved when the service starts, not when it is made: the host makes every hosted service before
+/// starting any, and a configuration error must be reported by options validation, which starts first.
+/// </summary>
+internal sealed class SignOutListener(IServiceProvider services, OpenCircuits circuits, ILogger<SignOutListener> log) : BackgroundService
 {
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var broadcast = services.GetRequiredService<SignOutBroadcast>();
         // Once subscribed, StackExchange.Redis subscribes again by itself after a reconnect.
         while (!stoppingToken.IsCancellationRequested)
         {
