@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using ChatBlazor.Core.Data;
 using ChatBlazor.Web.Account;
+using ChatBlazor.Web.Inference;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -42,21 +43,41 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
     }
 }
 
-/// <summary>A remote inference host answers its /health.</summary>
-internal sealed class InferenceHostHealthCheck(IHttpClientFactory http, string url) : IHealthCheck
+/// <summary>
+/// Every remote inference host in use now (configured, or added in the console at run time) lists its models
+/// (GET /v1/models: every OpenAI-compatible server has it, ours and others).
+/// Each host's result travels in the report's data as a <see cref="HealthSample"/> of its own, so the health page
+/// shows one row per host; the check itself is as healthy as the worst of them.
+/// </summary>
+internal sealed class InferenceHostsHealthCheck(ModelHosting hosting, IHttpClientFactory http, TimeProvider clock) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        var samples = await Task.WhenAll(hosting.Remotes.Select(async host =>
+        {
+            var started = clock.GetTimestamp();
+            var (status, description) = await ProbeAsync(host.Url, cancellationToken);
+            return (Name: $"inference host {host.Url}", Sample: new HealthSample(clock.GetUtcNow(), status, clock.GetElapsedTime(started), description));
+        }));
+        var data = samples.ToDictionary(s => s.Name, s => (object)s.Sample);
+        var down = samples.Count(s => s.Sample.Status != HealthStatus.Healthy);
+        return down == 0
+            ? HealthCheckResult.Healthy($"{samples.Length} host(s) answer.", data)
+            : new HealthCheckResult(down == samples.Length ? HealthStatus.Unhealthy : HealthStatus.Degraded, $"{down} of {samples.Length} host(s) do not answer.", data: data);
+    }
+
+    private async Task<(HealthStatus, string?)> ProbeAsync(string url, CancellationToken ct)
+    {
         try
         {
-            using var response = await http.CreateClient().GetAsync(new Uri(new Uri(url), "health"), cancellationToken);
+            using var response = await http.CreateClient().GetAsync(new Uri(new Uri(url), "v1/models"), ct);
             return response.IsSuccessStatusCode
-                ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy($"The host answered {(int)response.StatusCode} {response.ReasonPhrase}.");
+                ? (HealthStatus.Healthy, null)
+                : (HealthStatus.Unhealthy, $"The host answered {(int)response.StatusCode} {response.ReasonPhrase}.");
         }
-        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
-            return HealthCheckResult.Unhealthy($"The host is unreachable: {e.Message}");
+            return (HealthStatus.Unhealthy, $"The host is unreachable: {e.Message}");
         }
     }
 }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using ChatBlazor.Web.Account;
-using ChatBlazor.Web.Inference;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -12,20 +11,18 @@ public static class HealthExtensions
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(3);
 
     /// <summary>
-    /// PostgreSQL and Redis decide readiness. The rest (each remote inference host, the mail server when one is set,
-    /// the job servers) is watched for the console's health page only: a load balancer must not take an instance
-    /// out because a shared host or the mail server is down, since every instance would go with it.
+    /// PostgreSQL and Redis decide readiness. The rest (the job servers, each remote inference host, configured or
+    /// added in the console, and the mail server when one is set) is watched for the console's health page only: a
+    /// load balancer must not take an instance out because a shared host or the mail server is down, since every
+    /// instance would go with it.
     /// </summary>
     public static void AddHealth(this WebApplicationBuilder builder)
     {
         var checks = builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag], timeout: CheckTimeout)
-            .AddCheck<JobServersHealthCheck>("jobs", timeout: CheckTimeout);
-        var hosts = builder.Configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>()?.Hosts ?? [];
-        foreach (var host in hosts)
-            checks.Add(new HealthCheckRegistration($"inference host {host.Url}",
-                services => new InferenceHostHealthCheck(services.GetRequiredService<IHttpClientFactory>(), host.Url), null, null, CheckTimeout));
+            .AddCheck<JobServersHealthCheck>("jobs", timeout: CheckTimeout)
+            .AddCheck<InferenceHostsHealthCheck>("inference hosts", tags: [HealthHistory.PartsTag], timeout: CheckTimeout);
         if (builder.Configuration.GetSection(SmtpOptions.Section).Get<SmtpOptions>() is { IsConfigured: true })
             checks.AddCheck<SmtpHealthCheck>("mail server", timeout: CheckTimeout);
 

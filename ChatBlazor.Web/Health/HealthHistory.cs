@@ -16,6 +16,9 @@ public sealed class HealthHistory(TimeProvider clock) : IHealthCheckPublisher
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan Kept = TimeSpan.FromHours(1);
 
+    /// <summary>The tag of a check whose data holds one <see cref="HealthSample"/> per service it covers.</summary>
+    public const string PartsTag = "parts";
+
     private readonly ConcurrentDictionary<string, Queue<HealthSample>> _samples = new(StringComparer.Ordinal);
 
     public Task PublishAsync(HealthReport report, CancellationToken cancellationToken)
@@ -29,13 +32,25 @@ public sealed class HealthHistory(TimeProvider clock) : IHealthCheckPublisher
         var now = clock.GetUtcNow();
         foreach (var (name, entry) in report.Entries)
         {
-            var samples = _samples.GetOrAdd(name, _ => new Queue<HealthSample>());
-            lock (samples)
-            {
-                samples.Enqueue(new HealthSample(now, entry.Status, entry.Duration, entry.Description ?? entry.Exception?.Message));
-                while (samples.Count > 0 && now - samples.Peek().At > Kept)
-                    samples.Dequeue();
-            }
+            // A check of several services (the inference hosts) reports each one as a row of its own; with none to
+            // check it shows nothing, and when it failed as a whole (a timeout) it shows as itself.
+            var parts = entry.Data.Where(d => d.Value is HealthSample).ToList();
+            if (entry.Tags.Contains(PartsTag) && (parts.Count > 0 || entry.Status == HealthStatus.Healthy))
+                foreach (var (part, sample) in parts)
+                    Add(part, (HealthSample)sample, now);
+            else
+                Add(name, new HealthSample(now, entry.Status, entry.Duration, entry.Description ?? entry.Exception?.Message), now);
+        }
+    }
+
+    private void Add(string name, HealthSample sample, DateTimeOffset now)
+    {
+        var samples = _samples.GetOrAdd(name, _ => new Queue<HealthSample>());
+        lock (samples)
+        {
+            samples.Enqueue(sample);
+            while (samples.Count > 0 && now - samples.Peek().At > Kept)
+                samples.Dequeue();
         }
     }
 

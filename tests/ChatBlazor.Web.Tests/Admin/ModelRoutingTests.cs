@@ -11,6 +11,8 @@ using ChatBlazor.Core.Replies;
 using ChatBlazor.Core.Routing;
 using ChatBlazor.Testing;
 using ChatBlazor.Web.Admin.Models;
+using ChatBlazor.Web.Health;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -160,6 +162,30 @@ public class ModelRoutingTests(ModelRoutingTests.Factory app) : IClassFixture<Mo
         Assert.DoesNotContain("steady-2", await ListedAsync(key));
         var actions = await InDbAsync(db => db.AuditEntries.Where(e => e.Target == "steady-2").OrderBy(e => e.Id).Select(e => e.Action).ToListAsync());
         Assert.Equal([AuditActions.ModelAdd, AuditActions.ModelRemove], actions);
+    }
+
+    [Fact]
+    public async Task TheHealthChecksHaveARowForEveryRemoteHostIncludingOnesAddedAtRunTime()
+    {
+        var admin = new AuditActor("admin-id", "admin@example.com");
+        await Admin.AddHostAsync(admin, "http://127.0.0.1:1", ["ghost"], 4096); // nothing listens on port 1
+        try
+        {
+            var history = new HealthHistory(TimeProvider.System);
+            history.Record(await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync());
+            var rows = history.Snapshot();
+
+            HealthSample Row(string url) => rows.Single(r => r.Key.StartsWith("inference host ", StringComparison.Ordinal) && r.Key.TrimEnd('/').EndsWith(url.TrimEnd('/'), StringComparison.Ordinal)).Value[^1];
+            Assert.Equal(HealthStatus.Healthy, Row(app.Steady.Url).Status);
+            Assert.Equal(HealthStatus.Healthy, Row(app.Flaky.Url).Status); // it lists its models; only its completions fail
+            Assert.Equal(HealthStatus.Unhealthy, Row("127.0.0.1:1").Status);
+            Assert.Contains("unreachable", Row("127.0.0.1:1").Description);
+            Assert.DoesNotContain("inference hosts", rows.Keys); // the hosts, not the check that covers them
+        }
+        finally
+        {
+            await Admin.RemoveAsync(admin, "ghost");
+        }
     }
 
     [Fact]
