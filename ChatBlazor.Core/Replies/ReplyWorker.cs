@@ -114,8 +114,9 @@ public sealed class ReplyWorker(
                     log.LogError(e, "Redis cannot answer: no reply jobs are claimed or renewed until it does (replies started meanwhile run where they start)");
                 _redisDown = true;
             }
-            catch (Exception e) when (e is not OperationCanceledException && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // A timeout's cancellation too: only this instance stopping ends the loop.
                 log.LogError(e, "The reply worker loop failed; going on");
             }
             // A wake-up (a new job, a finished one) or at least once a second for the schedule above.

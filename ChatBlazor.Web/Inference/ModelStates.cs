@@ -33,7 +33,7 @@ public sealed class ModelStates(IServiceProvider services, ILogger<ModelStates> 
             {
                 await RefreshAsync(hosting, stoppingToken);
             }
-            catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+            catch (Exception e) when (e is not OutOfMemoryException && !stoppingToken.IsCancellationRequested)
             {
                 log.LogWarning(e, "Model states could not be refreshed");
             }
@@ -71,6 +71,11 @@ public sealed class ModelStates(IServiceProvider services, ILogger<ModelStates> 
             return models.Select(m => report.Models.FirstOrDefault(s => s.Model == m) is { } s
                 ? new ModelState(m, true, true, s.Running, s.Waiting, s.KvCacheUsage, s.TokensPerSecond, s.TimeToFirstTokenMs, now)
                 : new ModelState(m, false, false, 0, 0, null, null, null, now, "the host does not serve it"));
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Slower than HostTimeout: as good as down for routing, and never a reason to stop this instance.
+            return models.Select(m => new ModelState(m, false, false, 0, 0, null, null, null, now, $"the host did not answer within {HostTimeout.TotalSeconds:0} s"));
         }
         catch (EngineUnavailableException)
         {
