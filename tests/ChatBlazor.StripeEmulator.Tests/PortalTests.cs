@@ -69,6 +69,7 @@ public sealed class PortalTests
             new FormUrlEncodedContent([new("card", "4242424242424242")]));
         var restored = await new SubscriptionService(emulator.Client).GetAsync(subscription.Id);
         var paid = await new InvoiceService(emulator.Client).GetAsync(invoice.Id);
+        var invoices = await new InvoiceService(emulator.Client).ListAsync(new InvoiceListOptions { Customer = subscription.CustomerId });
 
         Assert.Contains("Your card was declined.", declined);
         Assert.Contains("Card updated.", saved);
@@ -77,6 +78,8 @@ public sealed class PortalTests
         Assert.Equal(HttpStatusCode.OK, paidPage.StatusCode);
         Assert.Equal("paid", paid.Status);
         Assert.Equal("active", restored.Status);
+        Assert.Equal([invoice.Id, subscription.LatestInvoiceId], invoices.Data.Select(i => i.Id));
+        Assert.Equal(["paid", "paid"], invoices.Data.Select(i => i.Status));
     }
 
     [Fact]
