@@ -43,11 +43,9 @@ public sealed class StripeProtocolMiddleware(RequestDelegate next, IOptions<Emul
 
     private void CheckKey(HttpContext http)
     {
-        var header = http.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.Ordinal) || header.Length == "Bearer ".Length)
-            throw new StripeApiException(401, "invalid_request_error", null,
+        var key = PresentedKey(http.Request.Headers.Authorization.ToString())
+            ?? throw new StripeApiException(401, "invalid_request_error", null,
                 "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').");
-        var key = header["Bearer ".Length..];
         // The v2 meter event stream is authenticated by a meter event session's token, not the secret key.
         var valid = http.Request.Path.StartsWithSegments(MeterEventStream)
             ? store.Run(tx => tx.MeterSessionTokens.Contains(key))
@@ -56,6 +54,24 @@ public sealed class StripeProtocolMiddleware(RequestDelegate next, IOptions<Emul
         {
             var shown = key.Length > 4 ? new string('*', Math.Min(key.Length - 4, 20)) + key[^4..] : "****";
             throw new StripeApiException(401, "invalid_request_error", "api_key_invalid", $"Invalid API Key provided: {shown}");
+        }
+    }
+
+    /// <summary>The key from "Bearer KEY" (Stripe.net) or "Basic base64(KEY:)" (curl -u KEY:, as in Stripe's docs).</summary>
+    private static string? PresentedKey(string header)
+    {
+        if (header.StartsWith("Bearer ", StringComparison.Ordinal) && header.Length > "Bearer ".Length)
+            return header["Bearer ".Length..];
+        if (!header.StartsWith("Basic ", StringComparison.Ordinal))
+            return null;
+        try
+        {
+            var user = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..])).Split(':')[0];
+            return user.Length > 0 ? user : null;
+        }
+        catch (FormatException)
+        {
+            return null;
         }
     }
 

@@ -36,6 +36,20 @@ public sealed class ProtocolTests
     }
 
     [Fact]
+    public async Task BasicAuthWithTheKeyAsUserWorksLikeCurlDashU()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        using var http = emulator.Http();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(EmulatorServer.SecretKey + ":")));
+
+        var response = await http.GetAsync("/v1/customers");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("list", (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["object"]);
+    }
+
+    [Fact]
     public async Task UnknownObjectIs404ResourceMissingWithParam()
     {
         await using var emulator = await EmulatorServer.StartAsync();
