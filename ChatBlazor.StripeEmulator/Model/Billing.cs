@@ -40,7 +40,7 @@ public static class Billing
         if (created)
         {
             subscription = NewSubscription(tx, customer, session.LineItems, session.Currency, session.Metadata);
-            invoice = NewInvoice(tx, subscription, "subscription_create", LicensedLines(subscription, tx.Now), baseUrl);
+            invoice = NewInvoice(tx, subscription, "subscription_create", LicensedLines(subscription), baseUrl);
             session.Subscription = subscription.Id;
             session.Invoice = invoice.Id;
         }
@@ -111,9 +111,11 @@ public static class Billing
         var lines = new List<(SubscriptionItem Item, long Quantity, long Start, long End, List<MeterEvent> Usage)>();
         foreach (var item in subscription.Items.Data.Where(i => i.Price.IsMetered))
         {
-            var usage = UnbilledUsage(tx, subscription.Customer, item.Price);
-            lines.Add((item, usage.Sum(e => long.Parse(e.Payload["value"], CultureInfo.InvariantCulture)),
-                item.CurrentPeriodStart, item.CurrentPeriodEnd, usage));
+            var meter = tx.Get<Meter>(item.Price.Recurring!.Meter!, "billing.meter");
+            var usage = UnbilledUsage(tx, subscription.Customer, meter);
+            // Values were checked to be integers when the events were recorded.
+            var quantity = usage.Sum(e => long.Parse(e.Payload[meter.ValueSettings.EventPayloadKey], CultureInfo.InvariantCulture));
+            lines.Add((item, quantity, item.CurrentPeriodStart, item.CurrentPeriodEnd, usage));
         }
 
         if (subscription.CancelAtPeriodEnd)
@@ -166,10 +168,9 @@ public static class Billing
         return invoice;
     }
 
-    /// <summary>Meter events for this customer on the price's meter that no invoice has counted yet.</summary>
-    private static List<MeterEvent> UnbilledUsage(EmulatorStore.Transaction tx, string customerId, Price price)
+    /// <summary>Meter events for this customer on this meter that no invoice has counted yet.</summary>
+    private static List<MeterEvent> UnbilledUsage(EmulatorStore.Transaction tx, string customerId, Meter meter)
     {
-        var meter = tx.Get<Meter>(price.Recurring!.Meter!, "billing.meter");
         return tx.MeterEvents
             .Where(e => e.BilledBy is null && e.EventName == meter.EventName
                 && e.Payload.GetValueOrDefault(meter.CustomerMapping.EventPayloadKey) == customerId)
@@ -207,7 +208,7 @@ public static class Billing
         });
     }
 
-    private static List<(SubscriptionItem Item, long Quantity, long Start, long End)> LicensedLines(Subscription subscription, long now) =>
+    private static List<(SubscriptionItem Item, long Quantity, long Start, long End)> LicensedLines(Subscription subscription) =>
         subscription.Items.Data.Where(i => !i.Price.IsMetered)
             .Select(i => (i, i.Quantity ?? 1, i.CurrentPeriodStart, i.CurrentPeriodEnd)).ToList();
 

@@ -75,6 +75,48 @@ public sealed class MeterTests
     }
 
     [Fact]
+    public async Task AMeterWithItsOwnPayloadKeysIsBilledByThem()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        var meter = await new Stripe.Billing.MeterService(emulator.Client).CreateAsync(new Stripe.Billing.MeterCreateOptions
+        {
+            DisplayName = "Output tokens",
+            EventName = "output_tokens",
+            DefaultAggregation = new Stripe.Billing.MeterDefaultAggregationOptions { Formula = "sum" },
+            CustomerMapping = new Stripe.Billing.MeterCustomerMappingOptions { EventPayloadKey = "customer", Type = "by_id" },
+            ValueSettings = new Stripe.Billing.MeterValueSettingsOptions { EventPayloadKey = "tokens" },
+        });
+        var price = await new PriceService(emulator.Client).CreateAsync(new PriceCreateOptions
+        {
+            ProductData = new PriceProductDataOptions { Name = "Output tokens" },
+            Currency = "usd",
+            UnitAmount = 3,
+            Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered", Meter = meter.Id },
+        });
+        var session = await new SessionService(emulator.Client).CreateAsync(new SessionCreateOptions
+        {
+            Mode = "subscription",
+            CustomerEmail = "keys@example.com",
+            SuccessUrl = "http://app.test/ok",
+            LineItems = [new SessionLineItemOptions { Price = price.Id }],
+        });
+        using var http = emulator.Http();
+        (await TestCatalog.PayAsync(http, session, "4242424242424242")).Dispose();
+        var paid = await new SessionService(emulator.Client).GetAsync(session.Id);
+
+        await new Stripe.Billing.MeterEventService(emulator.Client).CreateAsync(new Stripe.Billing.MeterEventCreateOptions
+        {
+            EventName = "output_tokens",
+            Payload = new Dictionary<string, string> { ["customer"] = paid.CustomerId, ["tokens"] = "7" },
+        });
+        var invoice = await ClosePeriodAsync(emulator, paid.SubscriptionId);
+
+        var line = Assert.Single(invoice.Lines.Data);
+        Assert.Equal(7, line.Quantity);
+        Assert.Equal(21, line.Amount);
+    }
+
+    [Fact]
     public async Task TheStreamRefusesTheSecretKey()
     {
         await using var emulator = await EmulatorServer.StartAsync();
