@@ -98,7 +98,8 @@ public sealed class WebhookTests
     public async Task ASignatureWithAnotherSecretIsRejectedAndTheRetryWithTheRightOneAccepted()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var emulator = await EmulatorServer.StartAsync(receiver);
+        // Retries spread over ~50 s (8 attempts from 0.2 s, doubling), so a slow machine still switches the secret back in time.
+        await using var emulator = await EmulatorServer.StartAsync(receiver, retrySeconds: 0.2);
         using var http = emulator.Http();
         (await http.PostAsJsonAsync("/_emulator/webhooks", new { secret = "whsec_not_the_receivers" })).EnsureSuccessStatusCode();
         var forged = await new CustomerService(emulator.Client).CreateAsync(new CustomerCreateOptions { Email = "forged@example.com" });
