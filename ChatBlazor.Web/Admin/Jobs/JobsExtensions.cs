@@ -43,7 +43,7 @@ public static class JobsExtensions
                 QueuePollInterval = options.PollInterval,
                 // LISTEN/NOTIFY: a job enqueued now ("Aggregate now") starts at once, not at the next poll.
                 EnableLongPolling = true,
-                // `migrate` installs the schema (InstallSchemaAsync), with the app's own tables: a running instance
+                // `migrate` installs the schema (JobsSchema.InstallAsync) with the app's own tables: a running instance
                 // never changes the database's shape, and one started while PostgreSQL is away does not stall on it.
                 PrepareSchemaIfNecessary = false,
             }));
