@@ -128,6 +128,39 @@ public class StripeWebhookTests(StripeWebhookTests.Factory app) : IClassFixture<
             .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>().Select(e => e.RoutePattern.RawText));
 
     [Fact]
+    public void TheGracePeriodJobIsDeclaredWhenBillingIsOn()
+    {
+        using var jobs = app.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection();
+
+        Assert.Contains(BillingJobs.GracePeriodJobId, Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(jobs).Select(j => j.Id));
+    }
+
+    [Fact]
+    public async Task ABodyOverTheCapIsRefusedWith413()
+    {
+        var payload = new string(' ', StripeWebhook.MaxBodyBytes + 1);
+
+        using var response = await PostAsync(payload);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnInvoiceOfACustomerNotYetLinkedIsGivenItsUserByTheCheckout()
+    {
+        var (userId, _) = await NewUserAsync();
+        var (customer, subscription, invoice) = (NewId("cus"), NewId("sub"), NewId("in"));
+        Assert.Equal("Applied", await DeliverAsync(Event(StripeEventTypes.InvoiceFinalized, Invoice(invoice, customer, subscription, "open", 1500, T0), T0)));
+        await using (var db = await DbAsync())
+            Assert.Null((await db.Invoices.SingleAsync(i => i.Id == invoice)).UserId);
+
+        await DeliverAsync(Event(StripeEventTypes.CheckoutSessionCompleted, Checkout(userId, customer, subscription), T0.AddMinutes(1)));
+
+        await using (var db = await DbAsync())
+            Assert.Equal(userId, (await db.Invoices.SingleAsync(i => i.Id == invoice)).UserId);
+    }
+
+    [Fact]
     public async Task AMissingSignatureIsRefusedWith400()
     {
         using var response = await app.CreateClient().PostAsync(StripeWebhook.Path, new StringContent("{}"));
