@@ -35,9 +35,11 @@ public static class StripeWebhook
         if (signature.Length == 0)
             return TypedResults.Problem("The Stripe-Signature header is missing.", statusCode: StatusCodes.Status400BadRequest);
         Event stripeEvent;
+        BillingEvent billingEvent;
         try
         {
             stripeEvent = EventUtility.ConstructEvent(json, signature, options.Value.WebhookSecret, ToleranceSeconds);
+            billingEvent = ToBillingEvent(stripeEvent);
         }
         catch (StripeException e)
         {
@@ -45,7 +47,14 @@ public static class StripeWebhook
             log.LogWarning("Refused a Stripe webhook: {Reason}", e.Message);
             return TypedResults.Problem($"Not a verified Stripe event: {e.Message}", statusCode: StatusCodes.Status400BadRequest);
         }
-        var outcome = await applier.ApplyAsync(ToBillingEvent(stripeEvent), ct);
+        catch (Exception e) when (e is System.Text.Json.JsonException or Newtonsoft.Json.JsonException)
+        {
+            // Stripe.net 53 reads the event with System.Text.Json and the object inside with Newtonsoft.Json.
+            // Signed with our secret but not an event's JSON: a bug in whoever sent it; retrying cannot help.
+            log.LogWarning("Refused a signed Stripe webhook that is not an event: {Reason}", e.Message);
+            return TypedResults.Problem("The body is not the JSON of a Stripe event.", statusCode: StatusCodes.Status400BadRequest);
+        }
+        var outcome = await applier.ApplyAsync(billingEvent, ct);
         log.LogInformation("Stripe event {EventId} ({Type}): {Outcome}", stripeEvent.Id, stripeEvent.Type, outcome);
         return TypedResults.Ok(new Receipt(stripeEvent.Id, stripeEvent.Type, outcome.ToString()));
     }

@@ -53,8 +53,6 @@ public class StripeOptionsTests
             Assert.DoesNotContain("Stripe-Signature", await response.Content.ReadAsStringAsync());
             var routes = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().Select(e => e.RoutePattern.RawText);
             Assert.DoesNotContain(StripeWebhook.Path, routes);
-            using var jobs = app.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection();
-            Assert.DoesNotContain(BillingJobs.GracePeriodJobId, Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(jobs).Select(j => j.Id));
         }
         finally
         {
