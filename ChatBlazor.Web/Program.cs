@@ -1,6 +1,7 @@
 using ChatBlazor.Web.Account;
 using ChatBlazor.Web.Admin;
 using ChatBlazor.Web.Api;
+using ChatBlazor.Web.Billing;
 using ChatBlazor.Web.Chat;
 using ChatBlazor.Web.Data;
 using ChatBlazor.Web.Health;
@@ -23,6 +24,7 @@ builder.AddInference();
 builder.AddChat();
 builder.AddApi();
 builder.AddAdmin();
+builder.AddBilling();
 builder.AddShell();
 
 var app = builder.Build();
@@ -39,6 +41,7 @@ if (app.ServesUsers())
     app.MapChat();
     app.MapApi();
     app.MapAdmin();
+    app.MapBilling();
     app.MapShell();
 }
 

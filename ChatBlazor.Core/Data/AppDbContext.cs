@@ -27,6 +27,9 @@ public class AppDbContext(DbContextOptions<AppDbContext> options)
     public DbSet<UsageRollupRun> UsageRollupRuns => Set<UsageRollupRun>();
     public DbSet<Routing.ModelSetting> ModelSettings => Set<Routing.ModelSetting>();
     public DbSet<Routing.RoutingSettings> RoutingSettings => Set<Routing.RoutingSettings>();
+    public DbSet<Billing.BillingAccount> BillingAccounts => Set<Billing.BillingAccount>();
+    public DbSet<Billing.BillingEventRecord> BillingEvents => Set<Billing.BillingEventRecord>();
+    public DbSet<Billing.BillingInvoice> Invoices => Set<Billing.BillingInvoice>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

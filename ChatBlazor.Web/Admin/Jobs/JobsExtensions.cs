@@ -96,13 +96,13 @@ public static class JobsSchema
 /// Every recurring job, in one place: its id, what it runs and when. Declared at start by every instance (the
 /// same declaration twice changes nothing); a database away at start only delays them to the next start.
 /// </summary>
-internal sealed class RecurringJobs(IRecurringJobManager jobs, ILogger<RecurringJobs> log) : IHostedService
+internal sealed class RecurringJobs(IRecurringJobManager jobs, IOptions<Billing.StripeOptions> stripe, ILogger<RecurringJobs> log) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         try
         {
-            Declare(jobs);
+            Declare(jobs, stripe.Value);
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
         {
@@ -113,8 +113,9 @@ internal sealed class RecurringJobs(IRecurringJobManager jobs, ILogger<Recurring
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private static void Declare(IRecurringJobManager jobs)
+    private static void Declare(IRecurringJobManager jobs, Billing.StripeOptions stripe)
     {
         Usage.UsageAdmin.DeclareJobs(jobs);
+        Billing.BillingJobs.DeclareJobs(jobs, stripe.IsEnabled);
     }
 }

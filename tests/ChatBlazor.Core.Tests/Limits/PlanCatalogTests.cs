@@ -37,4 +37,32 @@ public sealed class PlanCatalogTests
 
         Assert.Contains("No plans configured", Assert.Throws<InvalidOperationException>(() => From()).Message);
     }
+
+    [Fact]
+    public void BillingSettingsAreReadAndAPriceBelongsToOnePlan()
+    {
+        var catalog = From(("Plans:Free:RequestsPerMinute", "1"), ("Plans:Free:TokensPerMinute", "2"), ("Plans:Free:TokensPerDay", "3"),
+            ("Plans:Pro:RequestsPerMinute", "10"), ("Plans:Pro:TokensPerMinute", "20"), ("Plans:Pro:TokensPerDay", "30"),
+            ("Plans:Pro:StripePriceId", " price_pro "), ("Plans:Pro:IncludedTokens", "1000000"), ("Plans:Pro:StripeMeteredPriceId", "price_tokens"));
+
+        var pro = catalog.For("Pro");
+        Assert.Equal(("price_pro", 1_000_000L, "price_tokens"), (pro.StripePriceId, pro.IncludedTokens, pro.StripeMeteredPriceId));
+        Assert.Equal((null as string, 0L, null as string), (catalog.Default.StripePriceId, catalog.Default.IncludedTokens, catalog.Default.StripeMeteredPriceId));
+        Assert.Same(pro, catalog.ForStripePrice("price_pro"));
+        Assert.Null(catalog.ForStripePrice("price_tokens"));
+        Assert.Null(catalog.ForStripePrice(null));
+
+        var shared = Assert.Throws<InvalidOperationException>(() => From(
+            ("Plans:Free:RequestsPerMinute", "1"), ("Plans:Free:TokensPerMinute", "2"), ("Plans:Free:TokensPerDay", "3"), ("Plans:Free:StripePriceId", "price_x"),
+            ("Plans:Pro:RequestsPerMinute", "1"), ("Plans:Pro:TokensPerMinute", "2"), ("Plans:Pro:TokensPerDay", "3"), ("Plans:Pro:StripePriceId", "price_x")));
+        Assert.Contains("Plans:Free:StripePriceId and Plans:Pro:StripePriceId", shared.Message);
+
+        var negative = Assert.Throws<InvalidOperationException>(() => From(
+            ("Plans:Free:RequestsPerMinute", "1"), ("Plans:Free:TokensPerMinute", "2"), ("Plans:Free:TokensPerDay", "3"), ("Plans:Free:IncludedTokens", "-1")));
+        Assert.Contains("Plans:Free:IncludedTokens", negative.Message);
+
+        var spaced = Assert.Throws<InvalidOperationException>(() => From(
+            ("Plans:Free:RequestsPerMinute", "1"), ("Plans:Free:TokensPerMinute", "2"), ("Plans:Free:TokensPerDay", "3"), ("Plans:Free:StripePriceId", "price 1")));
+        Assert.Contains("Plans:Free:StripePriceId", spaced.Message);
+    }
 }
