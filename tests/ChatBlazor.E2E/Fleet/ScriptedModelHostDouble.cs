@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using ChatBlazor.Inference.Contracts;
 using Microsoft.AspNetCore.Builder;
@@ -93,8 +94,11 @@ public sealed class ScriptedModelHostDouble : IAsyncDisposable
         var request = new ScriptedRequest(continuing ? messages[^2]!["content"]!.GetValue<string>() : last, continuing ? last : null);
         if (AutoReply)
         {
-            foreach (var word in AutoText.Split(' '))
-                await TokenAsync(word == AutoText.Split(' ')[0] ? word : " " + word);
+            // A worker that took the reply over (its first claim lapsed under load) asks to go on from the saved
+            // text, as a real model would: the rest follows, and a prefix the text does not have shows up in the reply.
+            var rest = request.ContinueFrom is { } saved && AutoText.StartsWith(saved, StringComparison.Ordinal) ? AutoText[saved.Length..] : AutoText;
+            foreach (var word in Regex.Split(rest, "(?= )").Where(w => w.Length > 0))
+                await TokenAsync(word);
             await EndAsync();
             return;
         }
