@@ -1,5 +1,6 @@
 using ChatBlazor.Core.Billing;
 using Microsoft.Extensions.Options;
+using Stripe;
 
 namespace ChatBlazor.Web.Billing;
 
@@ -12,6 +13,23 @@ public static class BillingExtensions
         builder.Services.AddSingleton<IValidateOptions<StripeOptions>, StripeOptionsValidation>();
         builder.Services.AddSingleton(services => new BillingPolicy(services.GetRequiredService<IOptions<StripeOptions>>().Value.PaymentGracePeriod));
         builder.Services.AddBillingDomain();
+        // One client for the process: it holds one HttpClient and its connections. Only resolved when billing is on.
+        builder.Services.AddSingleton(services => StripeClientFor(services.GetRequiredService<IOptions<StripeOptions>>().Value));
+    }
+
+    /// <summary>
+    /// Stripe.net pointed at Stripe, or at <c>Stripe:ApiBase</c> for both the API and the meter-event stream (the
+    /// emulator serves both on one address). Stripe.net retries network failures and 409/429/5xx answers itself,
+    /// with the same idempotency key.
+    /// </summary>
+    public static StripeClient StripeClientFor(StripeOptions options)
+    {
+        if (!options.IsEnabled)
+            throw new InvalidOperationException("Billing is off (Stripe:SecretKey is not set): nothing may call Stripe.");
+        var client = new StripeClientOptions { ApiKey = options.SecretKey };
+        if (!string.IsNullOrWhiteSpace(options.ApiBase))
+            (client.ApiBase, client.MeterEventsBase) = (options.ApiBase.TrimEnd('/'), options.ApiBase.TrimEnd('/'));
+        return new StripeClient(client);
     }
 
     /// <summary>The webhook Stripe posts its events to, when billing is on.</summary>

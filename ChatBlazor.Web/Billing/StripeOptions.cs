@@ -29,6 +29,10 @@ public sealed class StripeOptions
     public string MeterEventName { get; set; } = "chatblazor_tokens";
 
     public bool IsEnabled => !string.IsNullOrWhiteSpace(SecretKey);
+
+    /// <summary>A test key, or another API address (the emulator): no real money moves, and the billing page says so.</summary>
+    public bool IsTestMode => SecretKey.StartsWith("sk_test_", StringComparison.Ordinal) || SecretKey.StartsWith("rk_test_", StringComparison.Ordinal)
+        || !string.IsNullOrWhiteSpace(ApiBase);
 }
 
 /// <summary>The rules between keys that attributes cannot say; each message names the key to fix.</summary>
