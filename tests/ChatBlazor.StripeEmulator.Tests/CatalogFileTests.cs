@@ -58,7 +58,7 @@ public sealed class CatalogFileTests : IDisposable
     }
 
     [Fact]
-    public async Task ThePricesAreThereBeforeAnyoneAskedForThemAndSeedingSendsNoEvents()
+    public async Task SeedingCreatesExactlyTheCatalogsPricesAndSendsNoEvents()
     {
         await using var emulator = await EmulatorServer.StartAsync(catalogFile: TestModeCatalog);
 
