@@ -20,6 +20,10 @@ public static class EmulatorApp
         builder.AddStripeEmulator();
         var app = builder.Build();
         app.MapStripeEmulator();
+        // Before anything listens, so the first request already finds the catalog. Read from configuration, not the
+        // options, whose other checks belong to StartAsync.
+        if (app.Configuration[$"{EmulatorOptions.Section}:{nameof(EmulatorOptions.CatalogFile)}"] is { Length: > 0 } catalog)
+            CatalogFile.Seed(app.Services.GetRequiredService<EmulatorStore>(), catalog);
         return app;
     }
 

@@ -17,6 +17,9 @@ public sealed class EmulatorOptions : IValidatableObject
     /// <summary>The endpoint's signing secret (whsec_…), the one the receiver verifies with.</summary>
     public string? WebhookSecret { get; set; }
 
+    /// <summary>A JSON file of products, meters and prices to create at start, with fixed ids (see <see cref="CatalogFile"/>).</summary>
+    public string? CatalogFile { get; set; }
+
     [Range(1, 50, ErrorMessage = "Emulator:WebhookMaxAttempts must be between 1 and 50.")]
     public int WebhookMaxAttempts { get; set; } = 8;
 

@@ -156,29 +156,36 @@ public static class BillingEndpoints
     private static async Task<IResult> CreateMeter(HttpContext http, EmulatorStore store)
     {
         var form = await FormBody.ReadAsync(http.Request);
+        return store.Run(tx => StripeJson.Ok(tx.Render(AddMeter(tx, form, Ids.New("mtr_test", 28)), form.Expand)));
+    }
+
+    /// <summary>
+    /// A new billing meter from create parameters. Stripe picks a meter's id; the catalog file gives a fixed one (an
+    /// emulator-only convenience), the API a random one.
+    /// </summary>
+    internal static Meter AddMeter(EmulatorStore.Transaction tx, FormBody form, string id)
+    {
         var eventName = form.Required("event_name");
         var formula = form.String("default_aggregation[formula]") ?? throw StripeApiException.MissingParam("default_aggregation[formula]");
         if (formula != "sum")
             throw StripeApiException.InvalidParam("default_aggregation[formula]", "The emulator supports only the sum formula.");
-        return store.Run(tx =>
+        if (tx.All<Meter>().Any(m => m.EventName == eventName && m.Status == "active"))
+            throw StripeApiException.InvalidParam("event_name", $"An active meter with event_name '{eventName}' already exists.");
+        if (tx.Find(id) is not null)
+            throw new StripeApiException(400, "invalid_request_error", "resource_already_exists", "Meter already exists.", "id");
+        return tx.Add(new Meter
         {
-            if (tx.All<Meter>().Any(m => m.EventName == eventName && m.Status == "active"))
-                throw StripeApiException.InvalidParam("event_name", $"An active meter with event_name '{eventName}' already exists.");
-            var meter = tx.Add(new Meter
+            Id = id,
+            Created = tx.Now,
+            Updated = tx.Now,
+            DisplayName = form.Required("display_name"),
+            EventName = eventName,
+            DefaultAggregation = new MeterAggregation { Formula = formula },
+            CustomerMapping = new MeterCustomerMapping
             {
-                Id = Ids.New("mtr_test", 28),
-                Created = tx.Now,
-                Updated = tx.Now,
-                DisplayName = form.Required("display_name"),
-                EventName = eventName,
-                DefaultAggregation = new MeterAggregation { Formula = formula },
-                CustomerMapping = new MeterCustomerMapping
-                {
-                    EventPayloadKey = form.String("customer_mapping[event_payload_key]") ?? "stripe_customer_id",
-                },
-                ValueSettings = new MeterValueSettings { EventPayloadKey = form.String("value_settings[event_payload_key]") ?? "value" },
-            });
-            return StripeJson.Ok(tx.Render(meter, form.Expand));
+                EventPayloadKey = form.String("customer_mapping[event_payload_key]") ?? "stripe_customer_id",
+            },
+            ValueSettings = new MeterValueSettings { EventPayloadKey = form.String("value_settings[event_payload_key]") ?? "value" },
         });
     }
 

@@ -96,21 +96,27 @@ public static class CatalogEndpoints
         var form = await FormBody.ReadAsync(http.Request);
         return store.Run(tx =>
         {
-            var id = form.String("id") ?? Ids.New("prod", 14);
-            if (tx.Find(id) is not null)
-                throw new StripeApiException(400, "invalid_request_error", "resource_already_exists", $"Product already exists.", "id");
-            var product = tx.Add(new Product
-            {
-                Id = id,
-                Created = tx.Now,
-                Updated = tx.Now,
-                Name = form.Required("name"),
-                Description = form.String("description"),
-                Active = form.Bool("active") ?? true,
-                Metadata = form.Map("metadata") ?? [],
-            });
+            var product = AddProduct(tx, form);
             tx.Emit("product.created", product);
             return StripeJson.Ok(tx.Render(product, form.Expand));
+        });
+    }
+
+    /// <summary>A new product from create parameters (<c>id</c> optional, as in Stripe); the API and the catalog file both come here.</summary>
+    internal static Product AddProduct(EmulatorStore.Transaction tx, FormBody form)
+    {
+        var id = form.String("id") ?? Ids.New("prod", 14);
+        if (tx.Find(id) is not null)
+            throw new StripeApiException(400, "invalid_request_error", "resource_already_exists", $"Product already exists.", "id");
+        return tx.Add(new Product
+        {
+            Id = id,
+            Created = tx.Now,
+            Updated = tx.Now,
+            Name = form.Required("name"),
+            Description = form.String("description"),
+            Active = form.Bool("active") ?? true,
+            Metadata = form.Map("metadata") ?? [],
         });
     }
 
@@ -143,53 +149,70 @@ public static class CatalogEndpoints
         var form = await FormBody.ReadAsync(http.Request);
         return store.Run(tx =>
         {
-            string productId;
-            if (form.String("product") is { } given)
-                productId = tx.Get<Product>(given, "product").Id;
-            else if (form.String("product_data[name]") is { } name)
-                productId = tx.Add(new Product { Id = Ids.New("prod", 14), Created = tx.Now, Updated = tx.Now, Name = name }).Id;
-            else
-                throw StripeApiException.MissingParam("product");
-
-            PriceRecurring? recurring = null;
-            if (form.String("recurring[interval]") is { } interval)
-            {
-                if (interval is not ("day" or "week" or "month" or "year"))
-                    throw StripeApiException.InvalidParam("recurring[interval]", $"Invalid recurring[interval]: must be one of day, week, month, or year");
-                var usageType = form.String("recurring[usage_type]") ?? "licensed";
-                if (usageType is not ("licensed" or "metered"))
-                    throw StripeApiException.InvalidParam("recurring[usage_type]", "Invalid recurring[usage_type]: must be one of licensed or metered");
-                var meter = form.String("recurring[meter]");
-                if (usageType == "metered")
-                {
-                    if (meter is null)
-                        throw StripeApiException.MissingParam("recurring[meter]");
-                    tx.Get<Meter>(meter, "billing.meter");
-                }
-                recurring = new PriceRecurring
-                {
-                    Interval = interval,
-                    IntervalCount = form.Long("recurring[interval_count]") ?? 1,
-                    UsageType = usageType,
-                    Meter = meter,
-                };
-            }
-
-            var price = tx.Add(new Price
-            {
-                Id = Ids.New("price"),
-                Created = tx.Now,
-                Currency = form.Required("currency").ToLowerInvariant(),
-                UnitAmount = form.Long("unit_amount") ?? throw StripeApiException.MissingParam("unit_amount"),
-                Product = productId,
-                Recurring = recurring,
-                Nickname = form.String("nickname"),
-                LookupKey = form.String("lookup_key"),
-                Active = form.Bool("active") ?? true,
-                Metadata = form.Map("metadata") ?? [],
-            });
+            var price = AddPrice(tx, form, Ids.New("price"));
             tx.Emit("price.created", price);
             return StripeJson.Ok(tx.Render(price, form.Expand));
+        });
+    }
+
+    /// <summary>
+    /// A new price from create parameters. Stripe picks a price's id; the catalog file gives a fixed one (an
+    /// emulator-only convenience), the API a random one.
+    /// </summary>
+    internal static Price AddPrice(EmulatorStore.Transaction tx, FormBody form, string id)
+    {
+        string productId;
+        if (form.String("product") is { } given)
+            productId = tx.Get<Product>(given, "product").Id;
+        else if (form.String("product_data[name]") is { } name)
+            productId = tx.Add(new Product { Id = Ids.New("prod", 14), Created = tx.Now, Updated = tx.Now, Name = name }).Id;
+        else
+            throw StripeApiException.MissingParam("product");
+
+        PriceRecurring? recurring = null;
+        if (form.String("recurring[interval]") is { } interval)
+        {
+            if (interval is not ("day" or "week" or "month" or "year"))
+                throw StripeApiException.InvalidParam("recurring[interval]", $"Invalid recurring[interval]: must be one of day, week, month, or year");
+            var usageType = form.String("recurring[usage_type]") ?? "licensed";
+            if (usageType is not ("licensed" or "metered"))
+                throw StripeApiException.InvalidParam("recurring[usage_type]", "Invalid recurring[usage_type]: must be one of licensed or metered");
+            var meter = form.String("recurring[meter]");
+            if (usageType == "metered")
+            {
+                if (meter is null)
+                    throw StripeApiException.MissingParam("recurring[meter]");
+                tx.Get<Meter>(meter, "billing.meter");
+            }
+            recurring = new PriceRecurring
+            {
+                Interval = interval,
+                IntervalCount = form.Long("recurring[interval_count]") ?? 1,
+                UsageType = usageType,
+                Meter = meter,
+            };
+        }
+
+        if (tx.Find(id) is not null)
+            throw new StripeApiException(400, "invalid_request_error", "resource_already_exists", "Price already exists.", "id");
+        // Stripe takes either: whole cents, or a decimal string of cents for prices below a cent (per token).
+        var unitAmount = form.Long("unit_amount");
+        var unitAmountDecimal = form.String("unit_amount_decimal");
+        if (unitAmount is null && unitAmountDecimal is null)
+            throw StripeApiException.MissingParam("unit_amount");
+        return tx.Add(new Price
+        {
+            Id = id,
+            Created = tx.Now,
+            Currency = form.Required("currency").ToLowerInvariant(),
+            UnitAmount = unitAmount,
+            UnitAmountDecimal = unitAmountDecimal,
+            Product = productId,
+            Recurring = recurring,
+            Nickname = form.String("nickname"),
+            LookupKey = form.String("lookup_key"),
+            Active = form.Bool("active") ?? true,
+            Metadata = form.Map("metadata") ?? [],
         });
     }
 

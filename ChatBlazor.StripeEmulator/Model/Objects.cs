@@ -58,6 +58,7 @@ public sealed class Price : StripeObject
     public bool Active { get; set; } = true;
     public required string Currency { get; init; }
     public long? UnitAmount { get; init; }
+    public string? UnitAmountDecimal { get; init; }
     public required string Product { get; init; }
     public string Type => Recurring is null ? "one_time" : "recurring";
     public string BillingScheme => "per_unit";

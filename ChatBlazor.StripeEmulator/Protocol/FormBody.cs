@@ -27,6 +27,15 @@ public sealed class FormBody
         return new FormBody(values);
     }
 
+    /// <summary>Parameters given as flat keys (<c>recurring[interval]</c>), as a request would send them.</summary>
+    public static FormBody From(IEnumerable<KeyValuePair<string, string>> parameters)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in parameters)
+            Add(values, key, value);
+        return new FormBody(values);
+    }
+
     // "expand[]" may repeat; give each its own index so List() sees them all, in order.
     private static void Add(Dictionary<string, string> values, string key, string value)
     {

@@ -23,7 +23,7 @@ public sealed class EmulatorServer : IAsyncDisposable
     public string Url { get; }
     public StripeClient Client { get; }
 
-    public static async Task<EmulatorServer> StartAsync(WebhookReceiver? receiver = null, double retrySeconds = 0.05)
+    public static async Task<EmulatorServer> StartAsync(WebhookReceiver? receiver = null, double retrySeconds = 0.05, string? catalogFile = null)
     {
         List<string> args =
         [
@@ -32,6 +32,8 @@ public sealed class EmulatorServer : IAsyncDisposable
             $"--Emulator:SecretKey={SecretKey}",
             $"--Emulator:WebhookRetrySeconds={retrySeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
         ];
+        if (catalogFile is not null)
+            args.Add($"--Emulator:CatalogFile={catalogFile}");
         if (receiver is not null)
             args.AddRange([$"--Emulator:WebhookUrl={receiver.Url}", $"--Emulator:WebhookSecret={receiver.Secret}"]);
         var app = EmulatorApp.Build(args.ToArray());
