@@ -1,3 +1,4 @@
+using System.Globalization;
 using ChatBlazor.StripeEmulator.Model;
 using ChatBlazor.StripeEmulator.Protocol;
 
@@ -175,12 +176,14 @@ public static class CatalogEndpoints
                 };
             }
 
+            var (unitAmount, unitAmountDecimal) = UnitAmount(form);
             var price = tx.Add(new Price
             {
                 Id = Ids.New("price"),
                 Created = tx.Now,
                 Currency = form.Required("currency").ToLowerInvariant(),
-                UnitAmount = form.Long("unit_amount") ?? throw StripeApiException.MissingParam("unit_amount"),
+                UnitAmount = unitAmount,
+                UnitAmountDecimal = unitAmountDecimal,
                 Product = productId,
                 Recurring = recurring,
                 Nickname = form.String("nickname"),
@@ -191,6 +194,31 @@ public static class CatalogEndpoints
             tx.Emit("price.created", price);
             return StripeJson.Ok(tx.Render(price, form.Expand));
         });
+    }
+
+    /// <summary>
+    /// <c>unit_amount</c> (whole cents) or <c>unit_amount_decimal</c> (a decimal string in cents with at most 12
+    /// decimal places, e.g. <c>0.0002</c> for a per-token price), one of them, as Stripe asks. Both are kept as Stripe
+    /// returns them: the decimal string always, the whole amount only when there is no fraction.
+    /// </summary>
+    private static (long? UnitAmount, string UnitAmountDecimal) UnitAmount(FormBody form)
+    {
+        var whole = form.Long("unit_amount");
+        var text = form.String("unit_amount_decimal");
+        if (whole is not null && text is not null)
+            throw StripeApiException.InvalidRequest("You may only specify one of these parameters: unit_amount, unit_amount_decimal.");
+        if (whole is { } cents)
+            return cents < 0
+                ? throw StripeApiException.InvalidParam("unit_amount", "Invalid non-negative integer")
+                : (cents, cents.ToString(CultureInfo.InvariantCulture));
+        if (text is null)
+            throw StripeApiException.MissingParam("unit_amount");
+        if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount) || amount.Scale > 12)
+            throw StripeApiException.InvalidParam("unit_amount_decimal",
+                $"Invalid decimal: '{text}'. unit_amount_decimal is a non-negative amount in cents with at most 12 decimal places, such as 0.0002.");
+        // Stripe writes the value without trailing zeros ("0.0002", "2000").
+        var normalised = amount.ToString("0.############", CultureInfo.InvariantCulture);
+        return (amount == decimal.Truncate(amount) ? (long)amount : null, normalised);
     }
 
     private static async Task<IResult> ListPrices(HttpContext http, EmulatorStore store)

@@ -57,7 +57,7 @@ public static class CheckoutEndpoints
                     throw StripeApiException.InvalidParam($"line_items[{i}][quantity]", "Quantity should not be specified where usage_type is `metered`. Remove quantity from `line_items[" + i + "]`");
                 lines.Add((price.Id, quantity));
                 if (!price.IsMetered)
-                    total += (quantity ?? 1) * (price.UnitAmount ?? 0);
+                    total += price.AmountFor(quantity ?? 1);
             }
 
             var id = Ids.New("cs_test", 58);
