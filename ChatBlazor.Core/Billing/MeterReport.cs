@@ -10,7 +10,7 @@ namespace ChatBlazor.Core.Billing;
 /// to <see cref="WindowEnd"/> and no earlier report carried. Saved before Stripe is called, so a crash between the two
 /// leaves an unsent row that the next run sends again under the same <see cref="Identifier"/>, which Stripe refuses to
 /// count twice. The sum of a period's rows is what the meter has been told (or will be) for that period.
-/// Rows of zero tokens record that a period was seen (its first) or settled to its end (its last); they are never sent.
+/// Rows of zero tokens record that a period was seen (its first) or settled (<see cref="Final"/>); they are never sent.
 /// </summary>
 public sealed class MeterReport
 {
@@ -23,6 +23,11 @@ public sealed class MeterReport
     public DateTimeOffset PeriodEnd { get; set; }
     /// <summary>The ledger was read up to here (exclusive) from <see cref="PeriodStart"/>.</summary>
     public DateTimeOffset WindowEnd { get; set; }
+    /// <summary>
+    /// The period's settling report: the ledger was read to the period's end (or to the start of a subscription that
+    /// replaced it), and later runs leave the period alone.
+    /// </summary>
+    public bool Final { get; set; }
     /// <summary>The plan's included tokens this row was worked out against; settling a past period uses them again.</summary>
     public long IncludedTokens { get; set; }
     /// <summary>This report's value: tokens not reported before for this period.</summary>
@@ -48,7 +53,7 @@ internal sealed class MeterReportConfiguration : IEntityTypeConfiguration<MeterR
         report.HasKey(r => r.Identifier);
         report.Property(r => r.Identifier).HasMaxLength(100);
         report.Property(r => r.CustomerId).HasMaxLength(255);
-        // A period's reported total, and the periods not yet settled to their end.
+        // A period's reported total, and the periods not yet settled.
         report.HasIndex(r => new { r.UserId, r.PeriodStart });
         // The rows still to send.
         report.HasIndex(r => r.SentAt);

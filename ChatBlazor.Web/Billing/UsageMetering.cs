@@ -44,31 +44,35 @@ public sealed class UsageMetering(
         await SendAsync(ct);
     }
 
-    /// <summary>Adds the reports owed as of now (saved before anything is sent). Returns how many carry tokens.</summary>
-    internal async Task<int> ReportAsync(CancellationToken ct)
+    /// <summary>Adds the reports owed as of now, saved before anything is sent.</summary>
+    internal async Task ReportAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var readTo = now - SettleDelay;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-
-        // Periods that are over but were not read to their end: the subscription rolled over (or ended) since the
-        // last run. Settling them first reports the tokens of their last minutes inside them, with their included
-        // amount and customer, whatever the account says now.
-        var unsettled = await db.MeterReports.Where(r => r.PeriodEnd <= readTo)
-            .GroupBy(r => new { r.UserId, r.PeriodStart, r.PeriodEnd })
-            .Where(g => g.Max(r => r.WindowEnd) < g.Key.PeriodEnd)
-            .Select(g => g.Key).ToListAsync(ct);
-        foreach (var period in unsettled)
-        {
-            var last = await db.MeterReports.Where(r => r.UserId == period.UserId && r.PeriodStart == period.PeriodStart)
-                .OrderByDescending(r => r.WindowEnd).ThenByDescending(r => r.CreatedAt).FirstAsync(ct);
-            await OweAsync(db, period.UserId, last.CustomerId, period.PeriodStart, period.PeriodEnd, last.IncludedTokens, period.PeriodEnd, now, ct);
-            // Saved at once: the account's own period may be this one still (its renewal not yet applied), and must see it.
-            await db.SaveChangesAsync(ct);
-        }
-
         var accounts = await db.BillingAccounts.AsNoTracking()
             .Where(a => a.UserId != null && a.CurrentPeriodStart != null && a.CurrentPeriodEnd != null).ToListAsync(ct);
+        var currentStart = accounts.GroupBy(a => a.UserId!).ToDictionary(g => g.Key, g => g.Max(a => a.CurrentPeriodStart!.Value));
+
+        // Periods not yet read to their end whose time is up: the subscription rolled over (or ended, or a new one
+        // began) since the last run. Settling them first reports the tokens of their last minutes inside them, with
+        // their own included amount and customer, whatever the account says now. A new subscription that began
+        // before the old period's end cuts it there, so no ledger row is counted in two periods.
+        var open = await db.MeterReports.GroupBy(r => new { r.UserId, r.PeriodStart, r.PeriodEnd })
+            .Where(g => g.Count(r => r.Final) == 0).Select(g => g.Key).ToListAsync(ct);
+        foreach (var period in open)
+        {
+            var next = currentStart.TryGetValue(period.UserId, out var start) && start > period.PeriodStart ? start : (DateTimeOffset?)null;
+            if (next is null && period.PeriodEnd > readTo)
+                continue; // still running
+            var last = await db.MeterReports.AsNoTracking().Where(r => r.UserId == period.UserId && r.PeriodStart == period.PeriodStart)
+                .OrderByDescending(r => r.WindowEnd).ThenByDescending(r => r.CreatedAt).FirstAsync(ct);
+            var end = next < period.PeriodEnd ? next.Value : period.PeriodEnd;
+            await OweAsync(db, period.UserId, last.CustomerId, period.PeriodStart, period.PeriodEnd, last.IncludedTokens, end, final: true, now, ct);
+        }
+        // Saved before the accounts are read: the account's own period may be one just settled (its renewal not yet applied).
+        await db.SaveChangesAsync(ct);
+
         foreach (var account in accounts)
         {
             if (!SubscriptionRules.IsLive(account.Status) || catalog.ForStripePrice(account.PriceId) is not { StripeMeteredPriceId: not null } plan)
@@ -76,29 +80,27 @@ public sealed class UsageMetering(
             var (start, end) = (account.CurrentPeriodStart!.Value, account.CurrentPeriodEnd!.Value);
             var windowEnd = Floor(readTo) < end ? Floor(readTo) : end;
             if (windowEnd <= start)
-                continue; // the period has just begun: nothing of it is settled yet
-            await OweAsync(db, account.UserId!, account.CustomerId, start, end, plan.IncludedTokens, windowEnd, now, ct);
+                continue; // the period has just begun: no window of it is settled yet
+            await OweAsync(db, account.UserId!, account.CustomerId, start, end, plan.IncludedTokens, windowEnd, final: windowEnd == end, now, ct);
         }
-
         await db.SaveChangesAsync(ct);
-        return db.ChangeTracker.Entries<MeterReport>().Count(e => e.Entity.Tokens > 0);
     }
 
     /// <summary>
     /// Adds the report one user's period is owed when the ledger is read from its start to <paramref name="windowEnd"/>:
-    /// the tokens beyond the included amount that earlier reports did not carry. A period's first report and the one
-    /// that reads it to its end are written even with no tokens (never sent): they are how later runs know which
-    /// periods exist and which are settled.
+    /// the tokens beyond the included amount that earlier reports did not carry. A period's first report and its
+    /// <paramref name="final"/> one are written even with no tokens (and never sent): they are how later runs know
+    /// which periods exist and which are settled. Tokens found after the final report are still reported.
     /// </summary>
     private static async Task OweAsync(AppDbContext db, string userId, string customerId, DateTimeOffset start, DateTimeOffset end, long included,
-        DateTimeOffset windowEnd, DateTimeOffset now, CancellationToken ct)
+        DateTimeOffset windowEnd, bool final, DateTimeOffset now, CancellationToken ct)
     {
         var reports = await db.MeterReports.Where(r => r.UserId == userId && r.PeriodStart == start)
-            .Select(r => new { r.Tokens, r.WindowEnd }).ToListAsync(ct);
+            .Select(r => new { r.Tokens, r.Final }).ToListAsync(ct);
         var reported = reports.Sum(r => r.Tokens);
         var used = await db.UsageRecords.Billable(userId, start, windowEnd).SumAsync(u => (long)u.PromptTokens + u.CompletionTokens, ct);
         var owed = MeteredTokens.Beyond(used, included) - reported;
-        var settles = windowEnd == end && !reports.Any(r => r.WindowEnd == end);
+        var settles = final && !reports.Any(r => r.Final);
         if (owed <= 0 && reports.Count > 0 && !settles)
             return;
         var tokens = Math.Max(owed, 0);
@@ -110,6 +112,7 @@ public sealed class UsageMetering(
             PeriodStart = start,
             PeriodEnd = end,
             WindowEnd = windowEnd,
+            Final = settles,
             IncludedTokens = included,
             Tokens = tokens,
             CreatedAt = now,
@@ -121,16 +124,15 @@ public sealed class UsageMetering(
     /// <summary>
     /// Sends every unsent report, oldest first, each marked sent as soon as Stripe accepted it. A failure leaves its
     /// report unsent and the others go on; the run then fails so Hangfire records it and retries, and every later run
-    /// sends what is still unsent, under the same identifiers. Returns how many were accepted.
+    /// sends what is still unsent, under the same identifiers.
     /// </summary>
-    internal async Task<int> SendAsync(CancellationToken ct)
+    internal async Task SendAsync(CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var unsent = await db.MeterReports.Where(r => r.SentAt == null)
             .OrderBy(r => r.CreatedAt).ThenBy(r => r.WindowEnd).ThenBy(r => r.Identifier).ToListAsync(ct);
         var events = new MeterEventService(stripe);
         var failures = new List<Exception>();
-        var accepted = 0;
         foreach (var report in unsent)
         {
             try
@@ -149,7 +151,7 @@ public sealed class UsageMetering(
                     Timestamp = report.WindowEnd.AddSeconds(-1).UtcDateTime,
                 }, cancellationToken: ct);
             }
-            catch (StripeException e) when (e.StripeError?.Code == "resource_already_exists")
+            catch (StripeException e) when (e.HttpStatusCode == System.Net.HttpStatusCode.BadRequest && e.StripeError?.Code == "resource_already_exists")
             {
                 // Stripe has this identifier already: an earlier run sent it and stopped before marking it.
                 log.LogInformation("Meter event {Identifier} was accepted before; marking it sent", report.Identifier);
@@ -163,12 +165,10 @@ public sealed class UsageMetering(
             }
             report.SentAt = clock.GetUtcNow();
             await db.SaveChangesAsync(ct);
-            accepted++;
         }
         if (failures.Count > 0)
             throw new AggregateException(
                 $"{failures.Count} of {unsent.Count} meter events were not accepted by Stripe; they stay unsent and the next run sends them again.", failures);
-        return accepted;
     }
 
     /// <summary>The start of the <see cref="Window"/> that <paramref name="time"/> falls in.</summary>

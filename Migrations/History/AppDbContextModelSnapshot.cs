@@ -287,6 +287,9 @@ namespace ChatBlazor.Migrations.History
                         .HasMaxLength(255)
                         .HasColumnType("character varying(255)");
 
+                    b.Property<bool>("Final")
+                        .HasColumnType("boolean");
+
                     b.Property<long>("IncludedTokens")
                         .HasColumnType("bigint");
 

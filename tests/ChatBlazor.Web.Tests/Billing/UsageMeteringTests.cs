@@ -178,8 +178,30 @@ public sealed class UsageMeteringTests : IAsyncLifetime
         Assert.Equal(800 + 500 + 100 - Included, await MeterSumAsync(emulator, meter, customer, P0, P1));
         Assert.Equal(0, await MeterSumAsync(emulator, meter, customer, P1, P2));
         var reports = await _database.ReportsAsync(user);
-        Assert.Contains(reports, r => r.PeriodStart == P0 && r.WindowEnd == P1);
+        Assert.Single(reports, r => r.PeriodStart == P0 && r.WindowEnd == P1 && r.Final);
         Assert.Contains(reports, r => r.PeriodStart == P1 && r.Tokens == 0);
+    }
+
+    [Fact]
+    public async Task ANewSubscriptionBeforeThePeriodsEndSettlesTheOldPeriodAtItsStartAndCountsNoRowTwice()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        var (user, customer, meter) = await ProUserAsync(emulator);
+        var restart = P0.AddDays(12);
+        var clock = new ClockDouble(P0.AddDays(10));
+        await _database.LedgerAsync(user, P0.AddDays(1), 1000, 500);
+        await Job(emulator.Client, clock).RunAsync();
+        await _database.LedgerAsync(user, P0.AddDays(11), 200, 100);
+        // Canceled, then subscribed again: the new subscription's period starts mid-way through the old one.
+        await _database.RollOverAsync(customer, restart, restart.AddMonths(1));
+        await _database.LedgerAsync(user, P0.AddDays(13), 1000, 200);
+        clock.Now = P0.AddDays(14);
+
+        await Job(emulator.Client, clock).RunAsync();
+
+        Assert.Equal(1500 + 300 - Included, await MeterSumAsync(emulator, meter, customer, P0, restart));
+        Assert.Equal(1200 - Included, await MeterSumAsync(emulator, meter, customer, restart, restart.AddMonths(1)));
+        Assert.Single(await _database.ReportsAsync(user), r => r.PeriodStart == P0 && r.Final && r.WindowEnd == restart);
     }
 
     [Fact]

@@ -21,6 +21,7 @@ namespace ChatBlazor.Migrations.History
                     PeriodStart = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     PeriodEnd = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     WindowEnd = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    Final = table.Column<bool>(type: "boolean", nullable: false),
                     IncludedTokens = table.Column<long>(type: "bigint", nullable: false),
                     Tokens = table.Column<long>(type: "bigint", nullable: false),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),

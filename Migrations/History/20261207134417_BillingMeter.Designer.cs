@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace ChatBlazor.Migrations.History
 {
     [DbContext(typeof(AppDbContext))]
-    [Migration("20261207133058_BillingMeter")]
+    [Migration("20261207134417_BillingMeter")]
     partial class BillingMeter
     {
         /// <inheritdoc />
@@ -289,6 +289,9 @@ namespace ChatBlazor.Migrations.History
                         .IsRequired()
                         .HasMaxLength(255)
                         .HasColumnType("character varying(255)");
+
+                    b.Property<bool>("Final")
+                        .HasColumnType("boolean");
 
                     b.Property<long>("IncludedTokens")
                         .HasColumnType("bigint");
