@@ -53,8 +53,9 @@ internal sealed class MeterReportConfiguration : IEntityTypeConfiguration<MeterR
         report.HasKey(r => r.Identifier);
         report.Property(r => r.Identifier).HasMaxLength(100);
         report.Property(r => r.CustomerId).HasMaxLength(255);
-        // A period's reported total, and the periods not yet settled.
+        // A period's reported total; the recent periods, among which the job looks for those not yet settled.
         report.HasIndex(r => new { r.UserId, r.PeriodStart });
+        report.HasIndex(r => r.PeriodEnd);
         // The rows still to send.
         report.HasIndex(r => r.SentAt);
         report.HasOne<AppUser>().WithMany().HasForeignKey(r => r.UserId).OnDelete(DeleteBehavior.Cascade);

@@ -33,6 +33,9 @@ public sealed class UsageMetering(
     /// </summary>
     public static readonly TimeSpan SettleDelay = TimeSpan.FromMinutes(1);
 
+    /// <summary>How old a meter event's timestamp may be for Stripe to accept it.</summary>
+    private static readonly TimeSpan StripeBackdateLimit = TimeSpan.FromDays(35);
+
     /// <summary>Stripe's default payload keys of a meter (<c>customer_mapping</c> and <c>value_settings</c>), which ChatBlazor's meter keeps.</summary>
     private const string CustomerKey = "stripe_customer_id", ValueKey = "value";
 
@@ -45,7 +48,7 @@ public sealed class UsageMetering(
     }
 
     /// <summary>Adds the reports owed as of now, saved before anything is sent.</summary>
-    internal async Task ReportAsync(CancellationToken ct)
+    private async Task ReportAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var readTo = now - SettleDelay;
@@ -58,7 +61,9 @@ public sealed class UsageMetering(
         // began) since the last run. Settling them first reports the tokens of their last minutes inside them, with
         // their own included amount and customer, whatever the account says now. A new subscription that began
         // before the old period's end cuts it there, so no ledger row is counted in two periods.
-        var open = await db.MeterReports.GroupBy(r => new { r.UserId, r.PeriodStart, r.PeriodEnd })
+        // Stripe refuses events older than 35 days, so periods that ended before that are past settling (and unread).
+        var open = await db.MeterReports.Where(r => r.PeriodEnd > now - StripeBackdateLimit)
+            .GroupBy(r => new { r.UserId, r.PeriodStart, r.PeriodEnd })
             .Where(g => g.Count(r => r.Final) == 0).Select(g => g.Key).ToListAsync(ct);
         foreach (var period in open)
         {
@@ -126,7 +131,7 @@ public sealed class UsageMetering(
     /// report unsent and the others go on; the run then fails so Hangfire records it and retries, and every later run
     /// sends what is still unsent, under the same identifiers.
     /// </summary>
-    internal async Task SendAsync(CancellationToken ct)
+    private async Task SendAsync(CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var unsent = await db.MeterReports.Where(r => r.SentAt == null)
@@ -147,7 +152,7 @@ public sealed class UsageMetering(
                         [ValueKey] = report.Tokens.ToString(CultureInfo.InvariantCulture),
                     },
                     // Inside the window's period, so Stripe bills the tokens in that period even when sent after it.
-                    // Stripe refuses timestamps older than 35 days: a report unsent that long needs a person.
+                    // Stripe refuses timestamps older than StripeBackdateLimit: a report unsent that long needs a person.
                     Timestamp = report.WindowEnd.AddSeconds(-1).UtcDateTime,
                 }, cancellationToken: ct);
             }

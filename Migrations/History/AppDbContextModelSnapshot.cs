@@ -314,6 +314,8 @@ namespace ChatBlazor.Migrations.History
 
                     b.HasKey("Identifier");
 
+                    b.HasIndex("PeriodEnd");
+
                     b.HasIndex("SentAt");
 
                     b.HasIndex("UserId", "PeriodStart");

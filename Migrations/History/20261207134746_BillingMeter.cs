@@ -39,6 +39,11 @@ namespace ChatBlazor.Migrations.History
                 });
 
             migrationBuilder.CreateIndex(
+                name: "IX_MeterReports_PeriodEnd",
+                table: "MeterReports",
+                column: "PeriodEnd");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_MeterReports_SentAt",
                 table: "MeterReports",
                 column: "SentAt");

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace ChatBlazor.Migrations.History
 {
     [DbContext(typeof(AppDbContext))]
-    [Migration("20261207134417_BillingMeter")]
+    [Migration("20261207134746_BillingMeter")]
     partial class BillingMeter
     {
         /// <inheritdoc />
@@ -316,6 +316,8 @@ namespace ChatBlazor.Migrations.History
                         .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Identifier");
+
+                    b.HasIndex("PeriodEnd");
 
                     b.HasIndex("SentAt");
 
