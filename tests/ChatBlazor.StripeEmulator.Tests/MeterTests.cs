@@ -178,6 +178,7 @@ public sealed class MeterTests
             LineItems = [new SessionLineItemOptions { Price = price.Id }],
         });
         using var http = emulator.Http();
+        var payPage = await http.GetStringAsync(new Uri(session.Url).PathAndQuery);
         (await TestCatalog.PayAsync(http, session, "4242424242424242")).Dispose();
         var paid = await new SessionService(emulator.Client).GetAsync(session.Id);
         var events = new Stripe.Billing.MeterEventService(emulator.Client);
@@ -194,6 +195,7 @@ public sealed class MeterTests
         Assert.Equal(0.0002m, first.Lines.Data[0].Pricing.UnitAmountDecimal);
         Assert.Equal(0.0002m, read.UnitAmountDecimal);
         Assert.Null(read.UnitAmount);
+        Assert.Contains("0.000002 USD per unit", payPage);
     }
 
     [Fact]
