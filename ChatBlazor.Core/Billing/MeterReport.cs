@@ -39,10 +39,13 @@ public sealed class MeterReport
     /// <summary>
     /// Deterministic: the user, the period, the ledger window, and the period's reported total after this row. The
     /// total keeps two reports of one window apart (ledger rows that arrived after the window was first reported), and
-    /// a re-run that finds nothing new writes nothing, so no identifier is ever made twice for different tokens.
+    /// a re-run that finds nothing new writes nothing, so no identifier is ever made twice for different tokens. A
+    /// <paramref name="final"/> row of no tokens (never sent) may share its window and total with the report before
+    /// it, so it says <c>_final</c>; a period has one final row.
     /// </summary>
-    public static string IdentifierFor(string userId, DateTimeOffset periodStart, DateTimeOffset windowEnd, long reportedTotal) =>
-        string.Create(CultureInfo.InvariantCulture, $"cbt_{userId}_{periodStart.ToUnixTimeSeconds()}_{windowEnd.ToUnixTimeSeconds()}_{reportedTotal}");
+    public static string IdentifierFor(string userId, DateTimeOffset periodStart, DateTimeOffset windowEnd, long reportedTotal, bool final = false) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"cbt_{userId}_{periodStart.ToUnixTimeSeconds()}_{windowEnd.ToUnixTimeSeconds()}_{reportedTotal}{(final ? "_final" : "")}");
 }
 
 internal sealed class MeterReportConfiguration : IEntityTypeConfiguration<MeterReport>

@@ -75,7 +75,7 @@ public sealed class UsageMetering(
             var end = next < period.PeriodEnd ? next.Value : period.PeriodEnd;
             await OweAsync(db, period.UserId, last.CustomerId, period.PeriodStart, period.PeriodEnd, last.IncludedTokens, end, final: true, now, ct);
         }
-        // Saved before the accounts are read: the account's own period may be one just settled (its renewal not yet applied).
+        // Saved before the current periods are read: an account's period may be one just settled (its renewal not yet applied).
         await db.SaveChangesAsync(ct);
 
         foreach (var account in accounts)
@@ -111,7 +111,7 @@ public sealed class UsageMetering(
         var tokens = Math.Max(owed, 0);
         db.MeterReports.Add(new MeterReport
         {
-            Identifier = MeterReport.IdentifierFor(userId, start, windowEnd, reported + tokens),
+            Identifier = MeterReport.IdentifierFor(userId, start, windowEnd, reported + tokens, final: settles && tokens == 0),
             UserId = userId,
             CustomerId = customerId,
             PeriodStart = start,

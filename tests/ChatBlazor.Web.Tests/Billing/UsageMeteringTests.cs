@@ -205,6 +205,26 @@ public sealed class UsageMeteringTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APeriodReadUpToTheNewSubscriptionsStartIsSettledThereWithNothingMore()
+    {
+        await using var emulator = await EmulatorServer.StartAsync();
+        var (user, customer, meter) = await ProUserAsync(emulator);
+        var restart = P0.AddDays(12);
+        await _database.LedgerAsync(user, P0.AddDays(1), 1000, 500);
+        // The run just after the new subscription began, before its webhook moved the account: it reads to its start.
+        var clock = new ClockDouble(restart.AddMinutes(2));
+        await Job(emulator.Client, clock).RunAsync();
+        await _database.RollOverAsync(customer, restart, restart.AddMonths(1));
+        clock.Now = restart.AddMinutes(7);
+
+        await Job(emulator.Client, clock).RunAsync();
+
+        Assert.Equal(1500 - Included, await MeterSumAsync(emulator, meter, customer, P0, restart));
+        var old = (await _database.ReportsAsync(user)).Where(r => r.PeriodStart == P0).ToList();
+        Assert.Equal([(restart, false, 500L), (restart, true, 0L)], old.Select(r => (r.WindowEnd, r.Final, r.Tokens)));
+    }
+
+    [Fact]
     public async Task UsersWithoutAMeteredPlanAreNotReportedAndStripeIsNotCalled()
     {
         var user = await _database.NewUserAsync();
