@@ -133,31 +133,7 @@ public sealed class BillingEventApplier(
     private async Task<BillingOutcome> ApplyInvoiceAsync(AppDbContext db, InvoiceChanged change, DateTimeOffset now, CancellationToken ct)
     {
         var state = change.Invoice;
-        var changed = false;
-        var invoice = await db.Invoices.SingleOrDefaultAsync(i => i.Id == state.InvoiceId, ct);
-        if (invoice is null || change.Created >= invoice.EventAt)
-        {
-            if (invoice is null)
-            {
-                invoice = new BillingInvoice { Id = state.InvoiceId, CustomerId = state.CustomerId, Status = state.Status, Currency = state.Currency };
-                db.Invoices.Add(invoice);
-            }
-            invoice.CustomerId = state.CustomerId;
-            invoice.UserId ??= await db.BillingAccounts.Where(a => a.CustomerId == state.CustomerId).Select(a => a.UserId).SingleOrDefaultAsync(ct);
-            invoice.SubscriptionId = state.SubscriptionId;
-            invoice.Status = state.Status;
-            invoice.AmountDue = state.AmountDue;
-            invoice.AmountPaid = state.AmountPaid;
-            invoice.Total = state.Total;
-            invoice.Currency = state.Currency;
-            invoice.HostedInvoiceUrl = state.HostedInvoiceUrl;
-            invoice.PdfUrl = state.PdfUrl;
-            invoice.PeriodStart = state.PeriodStart;
-            invoice.PeriodEnd = state.PeriodEnd;
-            invoice.CreatedAt = state.Created;
-            invoice.EventAt = change.Created;
-            changed = true;
-        }
+        var changed = await UpsertInvoiceAsync(db, state, change.Created, ct);
         if (change.Type is StripeEventTypes.InvoicePaid or StripeEventTypes.InvoicePaymentFailed)
         {
             var account = await AccountAsync(db, state.CustomerId, now, ct);
@@ -173,6 +149,66 @@ public sealed class BillingEventApplier(
             }
         }
         return changed ? BillingOutcome.Applied : BillingOutcome.Outdated;
+    }
+
+    /// <summary>
+    /// Invoices read from Stripe's API at <paramref name="readAt"/> (the invoice sync, which catches what a lost
+    /// webhook missed), stored by the webhook's rule (<see cref="UpsertInvoiceAsync"/>). Only the rows change:
+    /// payment state and plans follow payment events alone. Returns how many rows were written.
+    /// </summary>
+    public async Task<int> ApplyInvoicesAsync(IReadOnlyList<InvoiceState> invoices, DateTimeOffset readAt, CancellationToken ct = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            var written = 0;
+            foreach (var state in invoices)
+                if (await UpsertInvoiceAsync(db, state, readAt, ct))
+                    written++;
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return written;
+            }
+            catch (DbUpdateException e) when (attempt < Attempts && IsConflict(e))
+            {
+                // A webhook wrote one of these invoices meanwhile: read again, and let the newer state win.
+                log.LogDebug("Invoice sync met a concurrent change; applying again");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The one rule for an invoice's row, from a webhook or the sync: a state as of <paramref name="at"/> (the event's
+    /// <c>created</c>, or when the sync read it) replaces a row written from a state as of that time or earlier, and
+    /// nothing newer. An invoice that names no known user gets the user its customer is linked to.
+    /// </summary>
+    private static async Task<bool> UpsertInvoiceAsync(AppDbContext db, InvoiceState state, DateTimeOffset at, CancellationToken ct)
+    {
+        var invoice = db.Invoices.Local.FirstOrDefault(i => i.Id == state.InvoiceId)
+            ?? await db.Invoices.SingleOrDefaultAsync(i => i.Id == state.InvoiceId, ct);
+        if (invoice is not null && at < invoice.EventAt)
+            return false;
+        if (invoice is null)
+        {
+            invoice = new BillingInvoice { Id = state.InvoiceId, CustomerId = state.CustomerId, Status = state.Status, Currency = state.Currency };
+            db.Invoices.Add(invoice);
+        }
+        invoice.CustomerId = state.CustomerId;
+        invoice.UserId ??= await db.BillingAccounts.Where(a => a.CustomerId == state.CustomerId).Select(a => a.UserId).SingleOrDefaultAsync(ct);
+        invoice.SubscriptionId = state.SubscriptionId;
+        invoice.Status = state.Status;
+        invoice.AmountDue = state.AmountDue;
+        invoice.AmountPaid = state.AmountPaid;
+        invoice.Total = state.Total;
+        invoice.Currency = state.Currency;
+        invoice.HostedInvoiceUrl = state.HostedInvoiceUrl;
+        invoice.PdfUrl = state.PdfUrl;
+        invoice.PeriodStart = state.PeriodStart;
+        invoice.PeriodEnd = state.PeriodEnd;
+        invoice.CreatedAt = state.Created;
+        invoice.EventAt = at;
+        return true;
     }
 
     /// <summary>

@@ -30,6 +30,7 @@ public class AppDbContext(DbContextOptions<AppDbContext> options)
     public DbSet<Billing.BillingAccount> BillingAccounts => Set<Billing.BillingAccount>();
     public DbSet<Billing.BillingEventRecord> BillingEvents => Set<Billing.BillingEventRecord>();
     public DbSet<Billing.BillingInvoice> Invoices => Set<Billing.BillingInvoice>();
+    public DbSet<Billing.MeterReport> MeterReports => Set<Billing.MeterReport>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -27,6 +27,7 @@ public static class BillingEndpoints
         v1.MapGet("/billing/meters", ListMeters);
         v1.MapGet("/billing/meters/{id}", (HttpContext http, EmulatorStore store, string id) =>
             CatalogEndpoints.Retrieve<Meter>(http, store, id, "billing.meter"));
+        v1.MapGet("/billing/meters/{id}/event_summaries", ListMeterEventSummaries);
         v1.MapPost("/billing/meter_events", CreateMeterEvent);
 
         v1.MapPost("/billing_portal/sessions", CreatePortalSession);
@@ -195,6 +196,52 @@ public static class BillingEndpoints
         var status = form.String("status");
         return store.Run(tx => StripeJson.Ok(tx.Render(EmulatorStore.Page(
             tx.All<Meter>().Where(m => status is null || m.Status == status), form, "/v1/billing/meters"), form.Expand)));
+    }
+
+    /// <summary>
+    /// What a meter counted for one customer in [<c>start_time</c>, <c>end_time</c>) (Unix seconds on minute
+    /// boundaries, as Stripe asks), by the events' own timestamps and whether or not an invoice billed them yet: one
+    /// <c>billing.meter_event_summary</c> for the whole range (Stripe's answer without <c>value_grouping_window</c>).
+    /// </summary>
+    private static async Task<IResult> ListMeterEventSummaries(HttpContext http, EmulatorStore store, string id)
+    {
+        var form = await FormBody.ReadAsync(http.Request);
+        var customer = form.Required("customer");
+        var start = form.Long("start_time") ?? throw StripeApiException.MissingParam("start_time");
+        var end = form.Long("end_time") ?? throw StripeApiException.MissingParam("end_time");
+        if (start % 60 != 0 || end % 60 != 0)
+            throw StripeApiException.InvalidParam(start % 60 != 0 ? "start_time" : "end_time", "start_time and end_time must be aligned with minute boundaries.");
+        if (end <= start)
+            throw StripeApiException.InvalidParam("end_time", "end_time must be after start_time.");
+        if (form.String("value_grouping_window") is { } window)
+            throw StripeApiException.InvalidParam("value_grouping_window", $"The emulator sums the whole range only; value_grouping_window '{window}' is not supported.");
+        return store.Run(tx =>
+        {
+            var meter = tx.Get<Meter>(id, "billing.meter");
+            tx.Get<Customer>(customer, "customer");
+            // Values were checked to be integers when the events were recorded.
+            var sum = tx.MeterEvents
+                .Where(e => e.EventName == meter.EventName && e.Timestamp >= start && e.Timestamp < end
+                    && e.Payload.GetValueOrDefault(meter.CustomerMapping.EventPayloadKey) == customer)
+                .Sum(e => long.Parse(e.Payload[meter.ValueSettings.EventPayloadKey], CultureInfo.InvariantCulture));
+            var summary = new JsonObject
+            {
+                ["id"] = Ids.New("mtrusg_test", 28),
+                ["object"] = "billing.meter_event_summary",
+                ["aggregated_value"] = sum,
+                ["end_time"] = end,
+                ["livemode"] = false,
+                ["meter"] = meter.Id,
+                ["start_time"] = start,
+            };
+            return StripeJson.Ok(new JsonObject
+            {
+                ["object"] = "list",
+                ["data"] = new JsonArray(summary),
+                ["has_more"] = false,
+                ["url"] = $"/v1/billing/meters/{meter.Id}/event_summaries",
+            });
+        });
     }
 
     /// <summary>

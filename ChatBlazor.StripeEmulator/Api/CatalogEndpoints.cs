@@ -1,3 +1,4 @@
+using System.Globalization;
 using ChatBlazor.StripeEmulator.Model;
 using ChatBlazor.StripeEmulator.Protocol;
 
@@ -195,11 +196,7 @@ public static class CatalogEndpoints
 
         if (tx.Find(id) is not null)
             throw new StripeApiException(400, "invalid_request_error", "resource_already_exists", "Price already exists.", "id");
-        // Stripe takes either: whole cents, or a decimal string of cents for prices below a cent (per token).
-        var unitAmount = form.Long("unit_amount");
-        var unitAmountDecimal = form.String("unit_amount_decimal");
-        if (unitAmount is null && unitAmountDecimal is null)
-            throw StripeApiException.MissingParam("unit_amount");
+        var (unitAmount, unitAmountDecimal) = UnitAmount(form);
         return tx.Add(new Price
         {
             Id = id,
@@ -214,6 +211,31 @@ public static class CatalogEndpoints
             Active = form.Bool("active") ?? true,
             Metadata = form.Map("metadata") ?? [],
         });
+    }
+
+    /// <summary>
+    /// <c>unit_amount</c> (whole cents) or <c>unit_amount_decimal</c> (a decimal string in cents with at most 12
+    /// decimal places, e.g. <c>0.0002</c> for a per-token price), one of them, as Stripe asks. Both are kept as Stripe
+    /// returns them: the decimal string always, the whole amount only when there is no fraction.
+    /// </summary>
+    private static (long? UnitAmount, string UnitAmountDecimal) UnitAmount(FormBody form)
+    {
+        var whole = form.Long("unit_amount");
+        var text = form.String("unit_amount_decimal");
+        if (whole is not null && text is not null)
+            throw StripeApiException.InvalidRequest("You may only specify one of these parameters: unit_amount, unit_amount_decimal.");
+        if (whole is { } cents)
+            return cents < 0
+                ? throw StripeApiException.InvalidParam("unit_amount", "Invalid non-negative integer")
+                : (cents, cents.ToString(CultureInfo.InvariantCulture));
+        if (text is null)
+            throw StripeApiException.MissingParam("unit_amount");
+        if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount) || amount.Scale > 12)
+            throw StripeApiException.InvalidParam("unit_amount_decimal",
+                $"Invalid decimal: '{text}'. unit_amount_decimal is a non-negative amount in cents with at most 12 decimal places, such as 0.0002.");
+        // Stripe writes the value without trailing zeros ("0.0002", "2000").
+        var normalised = amount.ToString("0.############", CultureInfo.InvariantCulture);
+        return (amount == decimal.Truncate(amount) ? (long)amount : null, normalised);
     }
 
     private static async Task<IResult> ListPrices(HttpContext http, EmulatorStore store)

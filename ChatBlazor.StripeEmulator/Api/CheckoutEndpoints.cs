@@ -57,7 +57,7 @@ public static class CheckoutEndpoints
                     throw StripeApiException.InvalidParam($"line_items[{i}][quantity]", "Quantity should not be specified where usage_type is `metered`. Remove quantity from `line_items[" + i + "]`");
                 lines.Add((price.Id, quantity));
                 if (!price.IsMetered)
-                    total += (quantity ?? 1) * (price.UnitAmount ?? 0);
+                    total += price.AmountFor(quantity ?? 1);
             }
 
             var id = Ids.New("cs_test", 58);
@@ -135,7 +135,7 @@ public static class CheckoutEndpoints
             var price = tx.Get<Price>(priceId, "price");
             var product = tx.Get<Product>(price.Product, "product");
             var per = price.IsMetered ? "per unit, billed by usage" : $"per {price.Recurring!.Interval}";
-            body.Append($"<tr><td>{Html.E(product.Name)}{(quantity is > 1 ? $" × {quantity}" : "")}</td><td>{Html.Money(price.UnitAmount, price.Currency)} {Html.E(per)}</td></tr>");
+            body.Append($"<tr><td>{Html.E(product.Name)}{(quantity is > 1 ? $" × {quantity}" : "")}</td><td>{Html.UnitPrice(price)} {Html.E(per)}</td></tr>");
         }
         body.Append($"</table><p>Due today: <strong data-testid=\"amount-total\">{Html.Money(session.AmountTotal, session.Currency)}</strong></p>");
         var email = session.CustomerEmail ?? (session.Customer is { } c ? tx.Get<Customer>(c, "customer").Email : null);

@@ -222,7 +222,7 @@ public static class Billing
             Id = Ids.New("il"),
             Created = tx.Now,
             Invoice = id,
-            Amount = l.Quantity * (l.Item.Price.UnitAmount ?? 0),
+            Amount = l.Item.Price.AmountFor(l.Quantity),
             Currency = subscription.Currency,
             Description = $"{l.Quantity} × {tx.Get<Product>(l.Item.Price.Product, "product").Name}",
             Quantity = l.Quantity,
@@ -230,7 +230,7 @@ public static class Billing
             Pricing = new LinePricing
             {
                 PriceDetails = new LinePriceDetails { Price = l.Item.Price.Id, Product = l.Item.Price.Product },
-                UnitAmountDecimal = l.Item.Price.UnitAmount?.ToString(CultureInfo.InvariantCulture),
+                UnitAmountDecimal = l.Item.Price.UnitAmountDecimal ?? l.Item.Price.UnitAmount?.ToString(CultureInfo.InvariantCulture),
             },
             Parent = new LineParent
             {

@@ -57,7 +57,12 @@ public sealed class Price : StripeObject
     public override string Object => "price";
     public bool Active { get; set; } = true;
     public required string Currency { get; init; }
+    /// <summary>Whole cents; null when <see cref="UnitAmountDecimal"/> has a fraction (Stripe's rule).</summary>
     public long? UnitAmount { get; init; }
+    /// <summary>
+    /// The unit amount in cents as Stripe writes it, a decimal string (<c>"2000"</c>, <c>"0.0002"</c> for a per-token
+    /// price): always present, also when the price was made with a whole <c>unit_amount</c>.
+    /// </summary>
     public string? UnitAmountDecimal { get; init; }
     public required string Product { get; init; }
     public string Type => Recurring is null ? "one_time" : "recurring";
@@ -69,6 +74,19 @@ public sealed class Price : StripeObject
 
     [JsonIgnore]
     public bool IsMetered => Recurring?.UsageType == "metered";
+
+    /// <summary>
+    /// What <paramref name="quantity"/> units cost, in whole cents: quantity × unit amount, rounded to the nearest
+    /// cent with halves away from zero (0.5 → 1). Stripe rounds a per-unit line to an integer amount; the emulator
+    /// rounds each line once, so a per-token price of 0.0002 ¢ bills 12 345 tokens as 2 ¢ (2.469).
+    /// </summary>
+    public long AmountFor(long quantity)
+    {
+        if (UnitAmountDecimal is null)
+            return quantity * (UnitAmount ?? 0);
+        var exact = quantity * decimal.Parse(UnitAmountDecimal, System.Globalization.CultureInfo.InvariantCulture);
+        return (long)Math.Round(exact, MidpointRounding.AwayFromZero);
+    }
 }
 
 public sealed class PriceRecurring

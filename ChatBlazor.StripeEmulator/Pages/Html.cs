@@ -35,6 +35,12 @@ public static class Html
 
     public static string Money(long? cents, string currency) => E(Model.EmulatorStore.Amount(cents ?? 0, currency));
 
+    /// <summary>A price's unit amount, exactly: a per-token price of 0.0002 ¢ reads 0.000002 USD, not 0.00.</summary>
+    public static string UnitPrice(Model.Price price) => price.UnitAmount is { } cents
+        ? Money(cents, price.Currency)
+        : E(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{decimal.Parse(price.UnitAmountDecimal ?? "0", System.Globalization.CultureInfo.InvariantCulture) / 100m:0.00##########} {price.Currency.ToUpperInvariant()}"));
+
     public static string Date(long unixSeconds) =>
         E(DateTimeOffset.FromUnixTimeSeconds(unixSeconds).ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture));
 

@@ -119,7 +119,7 @@ public static class PortalPages
             var sub = Html.E(subscription.Id);
             body.Append($"""
                 <section data-testid="subscription">
-                <h2>{Html.E(product.Name)} · {Html.Money(item.Price.UnitAmount, item.Price.Currency)} per {Html.E(item.Price.Recurring!.Interval)}</h2>
+                <h2>{Html.E(product.Name)} · {Html.UnitPrice(item.Price)} per {Html.E(item.Price.Recurring!.Interval)}</h2>
                 <p>Status: <strong data-testid="subscription-status">{Html.E(subscription.Status)}</strong>.
                 Current period {Html.Date(item.CurrentPeriodStart)} to {Html.Date(item.CurrentPeriodEnd)}.
                 {(subscription.CancelAtPeriodEnd ? "<strong>Ends at the end of this period.</strong>" : "Renews at the end of this period.")}</p>
@@ -129,7 +129,7 @@ public static class PortalPages
             foreach (var plan in plans)
             {
                 var planProduct = tx.Get<Product>(plan.Product, "product");
-                body.Append($"<option value=\"{Html.E(plan.Id)}\"{(plan.Id == item.Price.Id ? " selected" : "")}>{Html.E(planProduct.Name)} · {Html.Money(plan.UnitAmount, plan.Currency)} per {Html.E(plan.Recurring!.Interval)}</option>");
+                body.Append($"<option value=\"{Html.E(plan.Id)}\"{(plan.Id == item.Price.Id ? " selected" : "")}>{Html.E(planProduct.Name)} · {Html.UnitPrice(plan)} per {Html.E(plan.Recurring!.Interval)}</option>");
             }
             body.Append($"""
                 </select></label> <button type="submit" data-testid="change-plan">Change plan</button></form>

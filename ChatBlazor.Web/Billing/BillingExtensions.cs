@@ -6,7 +6,7 @@ namespace ChatBlazor.Web.Billing;
 
 public static class BillingExtensions
 {
-    /// <summary>Stripe's settings (checked at start) and applying its events; the plans come from AddLimits.</summary>
+    /// <summary>Stripe's settings (checked at start), applying its events, and the metering and invoice jobs; the plans come from AddLimits.</summary>
     public static void AddBilling(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<StripeOptions>().BindConfiguration(StripeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -15,6 +15,9 @@ public static class BillingExtensions
         builder.Services.AddBillingDomain();
         // One client for the process: it holds one HttpClient and its connections. Only resolved when billing is on.
         builder.Services.AddSingleton(services => StripeClientFor(services.GetRequiredService<IOptions<StripeOptions>>().Value));
+        // The jobs that call Stripe (declared in BillingJobs only while billing is on).
+        builder.Services.AddSingleton<UsageMetering>();
+        builder.Services.AddSingleton<InvoiceSync>();
     }
 
     /// <summary>

@@ -106,7 +106,7 @@ public static class StripeWebhook
             first is null ? null : At(first.CurrentPeriodStart), first is null ? null : At(first.CurrentPeriodEnd), subscription.CancelAtPeriodEnd);
     }
 
-    private static InvoiceState State(Invoice invoice) => new(invoice.Id, invoice.CustomerId, invoice.Parent?.SubscriptionDetails?.SubscriptionId,
+    internal static InvoiceState State(Invoice invoice) => new(invoice.Id, invoice.CustomerId, invoice.Parent?.SubscriptionDetails?.SubscriptionId,
         invoice.Status ?? "", invoice.AmountDue, invoice.AmountPaid, invoice.Total, invoice.Currency ?? "", invoice.HostedInvoiceUrl, invoice.InvoicePdf,
         At(invoice.PeriodStart), At(invoice.PeriodEnd), At(invoice.Created) ?? DateTimeOffset.UnixEpoch);
 

@@ -273,6 +273,56 @@ namespace ChatBlazor.Migrations.History
                     b.ToTable("Invoices", (string)null);
                 });
 
+            modelBuilder.Entity("ChatBlazor.Core.Billing.MeterReport", b =>
+                {
+                    b.Property<string>("Identifier")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("CustomerId")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.Property<bool>("Final")
+                        .HasColumnType("boolean");
+
+                    b.Property<long>("IncludedTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset>("PeriodEnd")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("PeriodStart")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("SentAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("Tokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset>("WindowEnd")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Identifier");
+
+                    b.HasIndex("PeriodEnd");
+
+                    b.HasIndex("SentAt");
+
+                    b.HasIndex("UserId", "PeriodStart");
+
+                    b.ToTable("MeterReports", (string)null);
+                });
+
             modelBuilder.Entity("ChatBlazor.Core.Conversations.Conversation", b =>
                 {
                     b.Property<Guid>("Id")
@@ -863,6 +913,15 @@ namespace ChatBlazor.Migrations.History
                         .OnDelete(DeleteBehavior.SetNull);
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("ChatBlazor.Core.Billing.MeterReport", b =>
+                {
+                    b.HasOne("ChatBlazor.Core.Identity.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("ChatBlazor.Core.Conversations.Conversation", b =>

@@ -6,7 +6,7 @@ using Hangfire.Common;
 namespace ChatBlazor.Web.Tests.Billing;
 
 /// <summary>
-/// The grace-period job's declaration, against a recording double: Hangfire's storage is process-wide
+/// The billing jobs' declarations, against a recording double: Hangfire's storage is process-wide
 /// (JobStorage.Current), so test classes running side by side would read each other's jobs from it.
 /// </summary>
 public class BillingJobsTests
@@ -20,14 +20,19 @@ public class BillingJobsTests
     }
 
     [Fact]
-    public void TheGracePeriodJobRunsWithBillingOnAndIsRemovedWithBillingOff()
+    public void TheBillingJobsRunWithBillingOnAndAreRemovedWithBillingOff()
     {
         var jobs = new RecurringJobManagerDouble();
 
         BillingJobs.DeclareJobs(jobs, billingEnabled: true);
 
-        var (job, cron) = jobs.Jobs[BillingJobs.GracePeriodJobId];
+        var (job, cron) = jobs.Jobs["billing-grace-period"];
         Assert.Equal((typeof(BillingEventApplier), nameof(BillingEventApplier.EndGracePeriodsAsync), "*/15 * * * *"), (job.Type, job.Method.Name, cron));
+        (job, cron) = jobs.Jobs["billing-usage-meter"];
+        Assert.Equal((typeof(UsageMetering), nameof(UsageMetering.RunAsync), "*/5 * * * *"), (job.Type, job.Method.Name, cron));
+        (job, cron) = jobs.Jobs["billing-invoice-sync"];
+        Assert.Equal((typeof(InvoiceSync), nameof(InvoiceSync.RunAsync), "0 * * * *"), (job.Type, job.Method.Name, cron));
+        Assert.Equal(3, jobs.Jobs.Count);
 
         BillingJobs.DeclareJobs(jobs, billingEnabled: false);
 
