@@ -54,15 +54,17 @@ public sealed class BillingOverviews(IDbContextFactory<AppDbContext> dbFactory, 
         var byModel = await billable.GroupBy(u => u.Model)
             .Select(g => new ModelTokens(g.Key, g.Sum(u => (long)u.PromptTokens + u.CompletionTokens), g.Count()))
             .ToListAsync(ct);
-        // Days in UTC, as the period and the rollups count them.
-        var byDay = await billable.GroupBy(u => u.CreatedAt.UtcDateTime.Date)
+        // Days in UTC, as the period and the rollups count them: whole days since the UTC midnight the period starts in
+        // (PostgreSQL's difference of two timestamptz counts days of 24 hours, whatever the session's time zone).
+        var dayZero = new DateTimeOffset(from.UtcDateTime.Date, TimeSpan.Zero);
+        var byDay = await billable.GroupBy(u => (u.CreatedAt - dayZero).Days)
             .Select(g => new { Day = g.Key, Tokens = g.Sum(u => (long)u.PromptTokens + u.CompletionTokens) })
             .ToListAsync(ct);
         var invoices = await db.Invoices.AsNoTracking().Where(i => i.UserId == userId)
             .OrderByDescending(i => i.CreatedAt).Take(InvoiceLimit).ToListAsync(ct);
 
         return new BillingOverview(account, plan, from, to, isSubscription,
-            [.. byDay.Select(d => new DailyTokens(DateOnly.FromDateTime(d.Day), d.Tokens)).OrderBy(d => d.Day)],
+            [.. byDay.Select(d => new DailyTokens(DateOnly.FromDateTime(dayZero.UtcDateTime).AddDays(d.Day), d.Tokens)).OrderBy(d => d.Day)],
             [.. byModel.OrderByDescending(m => m.Tokens).ThenBy(m => m.Model, StringComparer.Ordinal)],
             invoices, account?.PaymentFailedSince + policy.GracePeriod);
     }
