@@ -206,6 +206,15 @@ public class BillingFlowTests(BillingFlowTests.Factory app) : IClassFixture<Bill
         await Expect(page.GetByTestId("billing-portal")).ToBeVisibleAsync();
         var account = await AccountOfAsync(userId);
         Assert.Equal(("active", "Pro"), (account.Status, account.Plan));
+
+        // The picture in docs/screenshots, with this period's usage (the request made under Pro) on it; commit it when it changes.
+        await page.GotoAsync("/billing");
+        await Expect(page.GetByTestId("billing-usage-model")).ToHaveCountAsync(1);
+        // A few tokens, all within the 1,000 Pro includes, at the metered price of 1 cent a token.
+        await Expect(page.GetByTestId("billing-metered")).ToContainTextAsync("0 tokens beyond the included amount × $0.01 = $0.00 so far");
+        var folder = Directory.CreateDirectory(Path.Combine(ChatBlazor.Testing.TestServices.RepositoryRoot(), "docs", "screenshots")).FullName;
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "billing.png"), FullPage = true });
+        Assert.True(new FileInfo(Path.Combine(folder, "billing.png")).Length > 20_000);
     }
 
     [Fact]
