@@ -72,7 +72,7 @@ public partial class BillingPage : IDisposable
         if (!RendererInfo.IsInteractive)
             return;
         if (_checkout == CheckoutState.Confirming)
-            _ = WaitForConfirmationAsync(_disposed.Token);
+            _ = WaitForConfirmationAsync(_disposed.Token); // never throws: a failure is logged and the page says the confirmation is late
         StateHasChanged();
         await LoadPricesAsync();
     }

@@ -215,6 +215,15 @@ public class BillingFlowTests(BillingFlowTests.Factory app) : IClassFixture<Bill
         var folder = Directory.CreateDirectory(Path.Combine(ChatBlazor.Testing.TestServices.RepositoryRoot(), "docs", "screenshots")).FullName;
         await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "billing.png"), FullPage = true });
         Assert.True(new FileInfo(Path.Combine(folder, "billing.png")).Length > 20_000);
+
+        // The admin console's page of the user shows the same subscription and invoice.
+        var (admin, _) = await app.SignedInPageAsync(Roles.Admin);
+        await admin.GotoAsync($"/admin/users/{userId}");
+        await Expect(admin.GetByTestId("admin-user-customer")).ToHaveTextAsync(account.CustomerId);
+        await Expect(admin.GetByTestId("admin-user-subscription-status")).ToHaveTextAsync("active");
+        await Expect(admin.GetByTestId("admin-user-subscription-plan")).ToContainTextAsync("Pro");
+        await Expect(admin.GetByTestId("admin-user-cancels")).ToHaveTextAsync("no");
+        await Expect(admin.GetByTestId("billing-invoice-row").GetByTestId("billing-invoice-amount")).ToHaveTextAsync("$20.00");
     }
 
     [Fact]
