@@ -46,8 +46,7 @@ public sealed class BillingOverviews(IDbContextFactory<AppDbContext> dbFactory, 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         // The limits that apply to the user's requests: the plan with any admin overrides.
         var plan = await plans.ForUserAsync(userId, ct);
-        var account = await db.BillingAccounts.AsNoTracking().Where(a => a.UserId == userId)
-            .OrderByDescending(a => a.UpdatedAt).FirstOrDefaultAsync(ct);
+        var account = await AccountAsync(userId, ct);
         var (from, to, isSubscription) = Period(account, clock.GetUtcNow());
 
         var billable = db.UsageRecords.Billable(userId, from, to);
@@ -87,10 +86,10 @@ public sealed class BillingOverviews(IDbContextFactory<AppDbContext> dbFactory, 
     }
 
     /// <summary>The Stripe customer linked to the user (one at most: linking a new one unlinks the old), or null.</summary>
-    public async Task<string?> CustomerIdAsync(string userId, CancellationToken ct = default)
+    public async Task<BillingAccount?> AccountAsync(string userId, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.BillingAccounts.Where(a => a.UserId == userId).OrderByDescending(a => a.UpdatedAt).Select(a => a.CustomerId).FirstOrDefaultAsync(ct);
+        return await db.BillingAccounts.AsNoTracking().Where(a => a.UserId == userId).OrderByDescending(a => a.UpdatedAt).FirstOrDefaultAsync(ct);
     }
 
     /// <summary>The hosted page of the user's newest open invoice, where a failed payment is paid; null when none is open.</summary>

@@ -64,7 +64,7 @@ public static class BillingExtensions
         var userId = http.User.FindFirstValue(ClaimTypes.NameIdentifier)!;
         if (await overviews.OpenInvoiceUrlAsync(userId, ct) is { } invoiceUrl)
             return TypedResults.Redirect(invoiceUrl);
-        if (await overviews.CustomerIdAsync(userId, ct) is not { } customerId)
+        if (await overviews.AccountAsync(userId, ct) is not { CustomerId: var customerId })
             return TypedResults.Redirect("/billing");
         try
         {

@@ -141,7 +141,9 @@ public partial class BillingPage : IDisposable
 
     private async Task UpgradeAsync(Plan plan)
     {
-        await GoToStripeAsync(() => Sessions.CheckoutUrlAsync(_userId, _email, _overview?.Account?.CustomerId, plan, Navigation.BaseUri, _disposed.Token));
+        // Read again: the page may be older than a subscription made in another tab.
+        await GoToStripeAsync(async () => await Sessions.CheckoutUrlAsync(_userId, _email, await Overviews.AccountAsync(_userId, _disposed.Token), plan,
+            Navigation.BaseUri, _disposed.Token));
     }
 
     private async Task OpenPortalAsync()
@@ -163,6 +165,11 @@ public partial class BillingPage : IDisposable
         catch (BillingUnavailableException e)
         {
             _error = e.Message;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.LogError(e, "Could not open a Stripe page for user {UserId}", _userId);
+            _error = "That page could not be opened: the database is not reachable right now. Nothing was charged; try again in a moment.";
         }
         finally
         {

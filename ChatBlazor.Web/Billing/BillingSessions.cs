@@ -1,3 +1,4 @@
+using ChatBlazor.Core.Billing;
 using ChatBlazor.Core.Limits;
 using Plan = ChatBlazor.Core.Limits.Plan;
 using ChatBlazor.Web.Security;
@@ -21,9 +22,16 @@ public sealed class BillingSessions(IOptions<StripeOptions> stripe, IOptions<App
     /// <summary>Where Checkout sends a user who paid: the billing page, which then waits for the webhook.</summary>
     public const string CheckoutDonePath = "billing?checkout=done";
 
-    /// <summary>A Checkout session for <paramref name="plan"/> (its price and, if it has one, its metered token price); returns its URL.</summary>
-    public async Task<string> CheckoutUrlAsync(string userId, string email, string? customerId, Plan plan, string fallbackBase, CancellationToken ct = default)
+    /// <summary>
+    /// A Checkout session for <paramref name="plan"/> (its price and, if it has one, its metered token price); returns
+    /// its URL. <paramref name="account"/> is the user's as stored now: a live subscription changes plan in the portal,
+    /// since a second checkout would bill the user twice.
+    /// </summary>
+    public async Task<string> CheckoutUrlAsync(string userId, string email, BillingAccount? account, Plan plan, string fallbackBase, CancellationToken ct = default)
     {
+        if (SubscriptionRules.IsLive(account?.Status))
+            throw new BillingUnavailableException("You already have a subscription: change your plan under Manage billing.");
+        var customerId = account?.CustomerId;
         if (plan.StripePriceId is null)
             throw new BillingUnavailableException($"The {plan.Name} plan cannot be bought: it has no Stripe price (Plans:{plan.Name}:StripePriceId).");
         List<SessionLineItemOptions> items = [new() { Price = plan.StripePriceId, Quantity = 1 }];
