@@ -65,7 +65,7 @@ public static class BillingExtensions
         if (await overviews.OpenInvoiceUrlAsync(userId, ct) is { } invoiceUrl)
             return TypedResults.Redirect(invoiceUrl);
         if (await overviews.AccountAsync(userId, ct) is not { CustomerId: var customerId })
-            return TypedResults.Redirect("/billing");
+            return TypedResults.Redirect($"{http.Request.PathBase}/billing");
         try
         {
             return TypedResults.Redirect(await sessions.PortalUrlAsync(customerId, $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/", ct));
@@ -73,7 +73,7 @@ public static class BillingExtensions
         catch (BillingUnavailableException e)
         {
             log.LogWarning("The failed-payment link could not open the portal: {Reason}", e.Message);
-            return TypedResults.Redirect("/billing?portal=unavailable");
+            return TypedResults.Redirect($"{http.Request.PathBase}/billing?portal=unavailable");
         }
     }
 }
