@@ -1,4 +1,6 @@
+using System.Security.Claims;
 using ChatBlazor.Core.Billing;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Stripe;
 
@@ -18,6 +20,9 @@ public static class BillingExtensions
         // The jobs that call Stripe (declared in BillingJobs only while billing is on).
         builder.Services.AddSingleton<UsageMetering>();
         builder.Services.AddSingleton<InvoiceSync>();
+        // What the billing page calls Stripe for.
+        builder.Services.AddSingleton<StripePrices>();
+        builder.Services.AddSingleton<BillingSessions>();
     }
 
     /// <summary>
@@ -35,7 +40,7 @@ public static class BillingExtensions
         return new StripeClient(client);
     }
 
-    /// <summary>The webhook Stripe posts its events to, when billing is on.</summary>
+    /// <summary>The webhook Stripe posts its events to, and the failed-payment banner's link, when billing is on.</summary>
     public static void MapBilling(this WebApplication app)
     {
         if (string.IsNullOrWhiteSpace(app.Configuration[$"{StripeOptions.Section}:{nameof(StripeOptions.SecretKey)}"]))
@@ -46,5 +51,33 @@ public static class BillingExtensions
         // Stripe signs what it sends; no cookie, no antiforgery token, no user: the signature is the authentication.
         app.MapPost(StripeWebhook.Path, StripeWebhook.HandleAsync).AllowAnonymous().DisableAntiforgery()
             .WithName("StripeWebhook").WithTags("Billing");
+        app.MapGet(FixPaymentPath, FixPaymentAsync).RequireAuthorization().WithName("FixPayment").WithTags("Billing");
+    }
+
+    /// <summary>Where the failed-payment banner links: the open invoice's page, else the customer portal.</summary>
+    public const string FixPaymentPath = "/billing/fix";
+
+    /// <summary>
+    /// Sends the user where a failed payment is fixed: the hosted page of their open invoice (pay it there), else the
+    /// customer portal (change the card; Stripe retries). A session is made on the click, not with the banner: a
+    /// portal link expires, and most page loads never use it.
+    /// </summary>
+    private static async Task<RedirectHttpResult> FixPaymentAsync(HttpContext http, BillingOverviews overviews, BillingSessions sessions,
+        ILogger<BillingSessions> log, CancellationToken ct)
+    {
+        var userId = http.User.FindFirstValue(ClaimTypes.NameIdentifier)!;
+        if (await overviews.OpenInvoiceUrlAsync(userId, ct) is { } invoiceUrl)
+            return TypedResults.Redirect(invoiceUrl);
+        if (await overviews.AccountAsync(userId, ct) is not { CustomerId: var customerId })
+            return TypedResults.Redirect($"{http.Request.PathBase}/billing");
+        try
+        {
+            return TypedResults.Redirect(await sessions.PortalUrlAsync(customerId, $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/", ct));
+        }
+        catch (BillingUnavailableException e)
+        {
+            log.LogWarning("The failed-payment link could not open the portal: {Reason}", e.Message);
+            return TypedResults.Redirect($"{http.Request.PathBase}/billing?portal=unavailable");
+        }
     }
 }
