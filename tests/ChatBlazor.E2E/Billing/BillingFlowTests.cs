@@ -42,19 +42,18 @@ public class BillingFlowTests(BillingFlowTests.Factory app) : IClassFixture<Bill
 
         public override async Task InitializeAsync()
         {
+            // The catalog ./run.sh serves in test mode: Pro at $20 a month, tokens at 0.0002 cents each on a meter.
             _emulator = EmulatorApp.Build(["--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", $"--Emulator:SecretKey={SecretKey}",
-                "--Emulator:WebhookRetrySeconds=0.2"]);
+                "--Emulator:WebhookRetrySeconds=0.2", $"--Emulator:CatalogFile={Path.Combine(AppContext.BaseDirectory, "test-mode-catalog.json")}"]);
             await _emulator.StartAsync();
             EmulatorUrl = _emulator.Urls.Single();
-            var stripe = new StripeClient(new StripeClientOptions { ApiKey = SecretKey, ApiBase = EmulatorUrl, MeterEventsBase = EmulatorUrl });
-            var (plan, tokens) = await CatalogAsync(stripe);
             Set("Stripe:SecretKey", SecretKey);
             Set("Stripe:ApiBase", EmulatorUrl);
             Set("Stripe:WebhookSecret", _webhookSecret);
             Set("Stripe:PaymentGracePeriod", GracePeriod.ToString("c", CultureInfo.InvariantCulture));
-            Set("Plans:Pro:StripePriceId", plan);
-            Set("Plans:Pro:StripeMeteredPriceId", tokens);
-            Set("Plans:Pro:IncludedTokens", "1000");
+            Set("Plans:Pro:StripePriceId", "price_chatblazor_pro_monthly");
+            Set("Plans:Pro:StripeMeteredPriceId", "price_chatblazor_tokens");
+            Set("Plans:Pro:IncludedTokens", IncludedTokens.ToString(CultureInfo.InvariantCulture));
             await base.InitializeAsync();
             // The app's address is known once it listens: only then can the emulator post to it.
             using var http = new HttpClient { BaseAddress = new Uri(EmulatorUrl) };
@@ -62,27 +61,9 @@ public class BillingFlowTests(BillingFlowTests.Factory app) : IClassFixture<Bill
                 .EnsureSuccessStatusCode();
         }
 
-        /// <summary>Pro's price ($20 a month) and its metered token price on a billing meter, as an operator sets them up in Stripe.</summary>
-        private static async Task<(string Plan, string Tokens)> CatalogAsync(StripeClient stripe)
-        {
-            var product = await new ProductService(stripe).CreateAsync(new ProductCreateOptions { Name = "ChatBlazor Pro" });
-            var plan = await new PriceService(stripe).CreateAsync(new PriceCreateOptions
-            {
-                Product = product.Id, Currency = "usd", UnitAmount = 2000, Recurring = new PriceRecurringOptions { Interval = "month" },
-            });
-            var meter = await new Stripe.Billing.MeterService(stripe).CreateAsync(new Stripe.Billing.MeterCreateOptions
-            {
-                DisplayName = "Tokens", EventName = "chatblazor_tokens",
-                DefaultAggregation = new Stripe.Billing.MeterDefaultAggregationOptions { Formula = "sum" },
-            });
-            var tokenProduct = await new ProductService(stripe).CreateAsync(new ProductCreateOptions { Name = "Tokens beyond the plan" });
-            var tokens = await new PriceService(stripe).CreateAsync(new PriceCreateOptions
-            {
-                Product = tokenProduct.Id, Currency = "usd", UnitAmount = 1,
-                Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered", Meter = meter.Id },
-            });
-            return (plan.Id, tokens.Id);
-        }
+        public const long IncludedTokens = 1000;
+
+        public StripeClient Stripe() => new(new StripeClientOptions { ApiKey = SecretKey, ApiBase = EmulatorUrl, MeterEventsBase = EmulatorUrl });
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -210,8 +191,8 @@ public class BillingFlowTests(BillingFlowTests.Factory app) : IClassFixture<Bill
         // The picture in docs/screenshots, with this period's usage (the request made under Pro) on it; commit it when it changes.
         await page.GotoAsync("/billing");
         await Expect(page.GetByTestId("billing-usage-model")).ToHaveCountAsync(1);
-        // A few tokens, all within the 1,000 Pro includes, at the metered price of 1 cent a token.
-        await Expect(page.GetByTestId("billing-metered")).ToContainTextAsync("0 tokens beyond the included amount × $0.01 = $0.00 so far");
+        // A few tokens, all within the 1,000 Pro includes, at the metered price of 0.0002 cents a token.
+        await Expect(page.GetByTestId("billing-metered")).ToContainTextAsync("0 tokens beyond the included amount × $0.000002 = $0.00 so far");
         var folder = Directory.CreateDirectory(Path.Combine(ChatBlazor.Testing.TestServices.RepositoryRoot(), "docs", "screenshots")).FullName;
         await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "billing.png"), FullPage = true });
         Assert.True(new FileInfo(Path.Combine(folder, "billing.png")).Length > 20_000);
@@ -296,5 +277,60 @@ public class BillingFlowTests(BillingFlowTests.Factory app) : IClassFixture<Bill
         await page.ReloadAsync();
         await Expect(page.GetByTestId("billing-plan")).ToHaveTextAsync("Free");
         await Expect(page.GetByTestId("billing-upgrade-Pro")).ToBeVisibleAsync(); // and may subscribe again
+    }
+
+    [Fact]
+    public async Task RepliesBeyondTheIncludedTokensReachTheMeterAndTheNextInvoiceListsTheirQuantity()
+    {
+        var (page, userId, api) = await FreeUserAsync();
+        using var _ = api;
+        await SubscribeToProAsync(page);
+        var subscribedAt = DateTimeOffset.UtcNow;
+        // Long prompts, so that four requests go beyond the 1,000 tokens Pro includes.
+        var prompt = string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. ", 40));
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await api.PostAsJsonAsync("/v1/chat/completions",
+                new { model = "chatblazor-mini", messages = new[] { new { role = "user", content = $"{i}: {prompt}" } }, max_tokens = 8 });
+            response.EnsureSuccessStatusCode();
+        }
+        // The ledger's own sum, read here rather than through the code under test.
+        await using (var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync())
+        {
+            // A row is written just after its answer ended: wait for the four (polling a condition).
+            while (await db.UsageRecords.CountAsync(u => u.UserId == userId) < 4)
+                await Task.Delay(50);
+            var used = await db.UsageRecords.Where(u => u.UserId == userId && u.Source != "title")
+                .SumAsync(u => (long)u.PromptTokens + u.CompletionTokens);
+            var expected = used - Factory.IncludedTokens;
+            Assert.True(expected > 0, $"the requests used {used} tokens, not more than the {Factory.IncludedTokens} included");
+
+            // The job reads the ledger up to a minute ago, floored to 5 minutes: move the app's clock past the requests.
+            var windowEnd = app.Clock.GetUtcNow() - TimeSpan.FromMinutes(1);
+            if (windowEnd < DateTimeOffset.UtcNow + TimeSpan.FromMinutes(5))
+                app.Clock.Advance(DateTimeOffset.UtcNow + TimeSpan.FromMinutes(6) - app.Clock.GetUtcNow());
+            await app.Services.GetRequiredService<ChatBlazor.Web.Billing.UsageMetering>().RunAsync();
+            await app.Services.GetRequiredService<ChatBlazor.Web.Billing.UsageMetering>().RunAsync(); // a re-run bills nothing twice
+
+            await page.GotoAsync("/billing");
+            await Expect(page.GetByTestId("billing-metered")).ToContainTextAsync($"{expected:N0} tokens beyond the included amount");
+
+            await ClosePeriodAsync((await AccountOfAsync(userId)).SubscriptionId!, fail: false);
+
+            var customer = (await AccountOfAsync(userId)).CustomerId;
+            var invoices = await new InvoiceService(app.Stripe()).ListAsync(new InvoiceListOptions { Customer = customer });
+            var closing = invoices.Data.OrderByDescending(i => i.Created).First();
+            var tokenLine = closing.Lines.Data.Single(l => l.Pricing?.PriceDetails?.PriceId == "price_chatblazor_tokens");
+            Assert.Equal(expected, tokenLine.Quantity);
+            Assert.True(closing.Created >= subscribedAt.UtcDateTime.AddSeconds(-1));
+
+            // The customer sees the same quantity on the invoice's page, reached from the billing page.
+            await AccountWhenAsync(userId, a => a.CurrentPeriodStart > subscribedAt);
+            await page.GotoAsync("/billing");
+            var row = page.Locator($"[data-testid=billing-invoice-row][data-invoice='{closing.Id}']");
+            await Expect(row).ToHaveCountAsync(1);
+            await page.GotoAsync((await row.GetByTestId("billing-invoice-link").GetAttributeAsync("href"))!);
+            await Expect(page.GetByTestId("line-quantity").Filter(new() { HasText = expected.ToString(CultureInfo.InvariantCulture) })).ToHaveCountAsync(1);
+        }
     }
 }
