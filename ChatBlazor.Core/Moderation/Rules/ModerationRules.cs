@@ -21,7 +21,7 @@ public static class ModerationRules
         new("pii.phone.international", Pii, RuleKinds.Phone, @"(?<![\w+])\+[1-9]\d{0,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]\d{1,8}){1,6}(?![\w-])|(?<![\w+])\+[1-9]\d{7,14}(?!\w)", "[PHONE]"),
         new("pii.phone.us", Pii, RuleKinds.Phone, @"(?<![\w#-])(?:\([2-9]\d{2}\) ?|[2-9]\d{2}-)[2-9]\d{2}-\d{4}(?![\w-])", "[PHONE]"),
         new("pii.phone.uk", Pii, RuleKinds.Phone, @"(?<![\w#+-])0(?:\d{4} \d{6}|\d{3} \d{3} \d{4}|\d{2} \d{4} \d{4})(?![\w-])", "[PHONE]"),
-        new("pii.phone.de", Pii, RuleKinds.Phone, @"(?<![\w#+/-])0(?:1[5-7]\d{1,2}[ /-]?\d{7,8}|[2-9]\d{1,4}[ /]\d{4,8})(?![\w/-])", "[PHONE]"),
+        new("pii.phone.de", Pii, RuleKinds.Phone, @"(?<![\w#+/-])0(?:1[5-7]\d{1,2}[ /-]?\d{7,8}|[2-9]\d{1,4}[ /]\d{5,8})(?![\w/-])", "[PHONE]"),
         new("pii.phone.fr", Pii, RuleKinds.Phone, @"(?<![\w#+.-])0[1-9]([ .])\d{2}(?:\1\d{2}){3}(?![\w.-])", "[PHONE]"),
         new("pii.ssn", Pii, RuleKinds.Ssn, RuleKinds.SsnPattern, "[SSN]"),
 
@@ -36,10 +36,13 @@ public static class ModerationRules
         new("secret.jwt", Pii, RuleKinds.Regex, @"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", "[SECRET]"),
         // An unterminated block (a truncated paste, a reply still streaming) is a secret up to the end of the text.
         new("secret.private-key", Pii, RuleKinds.Regex, @"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)", "[SECRET]"),
-        // password=…, "password": "…" (any value); password: … only when the value has a digit or symbol, so prose
-        // like "password: remember to change it" passes. Only the value is replaced.
+        // "password": "…" and password='…' (the whole quoted value), password=… (up to a space or separator), and
+        // password: … only when the value has a digit or symbol, so prose like "password: remember to change it"
+        // passes. Only the value is replaced.
         new("secret.password", Pii, RuleKinds.Regex,
-            """(?i)\b(?:password|passwd|pwd|passphrase|passcode)["']?\s*(?:=\s*["']?|:\s*["'])(?<value>[^\s"'&,;]{3,})|\b(?:password|passwd|pwd|passphrase|passcode)\s*:\s*(?<value>(?=\S*[\d!@#$%^&*_+=~-])[^\s"'&,;]{4,})""",
+            """(?i)(?<![a-z])(?:password|passwd|pwd|passphrase|passcode)["']?\s*[:=]\s*(["'])(?<value>[^"'\r\n]{1,200})\1"""
+            + """|(?<![a-z])(?:password|passwd|pwd|passphrase|passcode)["']?\s*=\s*(?<value>[^\s"'&,;]{3,})"""
+            + """|(?<![a-z])(?:password|passwd|pwd|passphrase|passcode)\s*:\s*(?<value>(?=\S*[\d!@#$%^&*_+=~-])[^\s"'&,;]{4,})""",
             "[PASSWORD]"),
 
         // Jailbreak: instruction override.

@@ -36,11 +36,30 @@ public sealed class RuleDetector : IModerationDetector
                 continue;
             }
             var options = RegexOptions.CultureInvariant | RegexOptions.Compiled | (rule.Kind == RuleKinds.Phrase ? RegexOptions.IgnoreCase : 0);
-            compiled.Add(new CompiledRule(rule, new Regex(rule.Pattern ?? RuleKinds.DefaultPattern(rule.Kind)!, options, timeout)));
+            var regex = new Regex(rule.Pattern ?? RuleKinds.DefaultPattern(rule.Kind)!, options, timeout);
+            WarmUp(regex);
+            compiled.Add(new CompiledRule(rule, regex));
         }
         _rules = [.. compiled];
         _phrases = [.. compiled.Where(r => r.Rule.Kind == RuleKinds.Phrase)];
         Skipped = skipped;
+    }
+
+    // A compiled regex is JIT-compiled on its first match, and that time counts against the match timeout: measured
+    // here at 700 ms for the phrase rules on a busy two-core machine, so the first message after a rule change
+    // would time out and pass unchecked. Matching once here moves that cost to construction.
+    private const string WarmUpText = "Warm up: Ignore all previous instructions, jane@example.com, +1 (415) 555-0100, 4111 1111 1111 1111 GB82 WEST.";
+
+    private static void WarmUp(Regex regex)
+    {
+        try
+        {
+            _ = regex.Matches(WarmUpText).Count;
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // Only compilation was wanted; a pattern that is slow on this text shows up (and is logged) in Detect.
+        }
     }
 
     /// <summary>The validation errors of the enabled rules that were left out.</summary>
