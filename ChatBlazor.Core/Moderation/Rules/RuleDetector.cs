@@ -65,9 +65,6 @@ public sealed class RuleDetector : IModerationDetector
     /// <summary>The validation errors of the enabled rules that were left out.</summary>
     public IReadOnlyList<string> Skipped { get; }
 
-    /// <summary>Whether any enabled rule finds spans to redact (the stream redactor has nothing to do otherwise).</summary>
-    public bool FindsSpans => _rules.Any(r => IsSpanRule(r.Rule));
-
     public IReadOnlyList<ModerationFinding> Detect(string text)
     {
         var findings = new List<ModerationFinding>();

@@ -82,6 +82,7 @@ public static class RuleKinds
     // 16 byte pairs or more, optionally separated by spaces, colons or \x.
     internal const string HexPattern = @"(?:(?:\\x)?[0-9A-Fa-f]{2}[ :]?){16,}";
 
-    // At least six escapes in one run without spaces.
-    internal const string UrlEncodedPattern = @"[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]*){6,}";
+    // At least six escapes in one run without spaces. The run starts after a space or an escape only: without that
+    // lookbehind every position of a long token would be tried and scanned to its end (quadratic).
+    internal const string UrlEncodedPattern = @"(?<![^\s%])[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]*){6,}";
 }

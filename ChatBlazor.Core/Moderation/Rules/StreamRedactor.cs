@@ -53,6 +53,7 @@ public sealed class StreamRedactor(IModerationDetector detector)
             piece = SkipKeyBody(piece);
             if (_insideKey)
             {
+                // A reply that ends inside a key block: the rest of the block is dropped, never shown.
                 if (final) _keyCarry = "";
                 return "";
             }
