@@ -44,6 +44,7 @@ public class PersonalDataRulesTests
         { "pii.iban", "NL91ABNA0417164300", "NL91ABNA0417164300" },
         { "pii.iban", "Konto CH93 0076 2011 6238 5295 7.", "CH93 0076 2011 6238 5295 7" },
         { "pii.iban", "ES91 2100 0418 4502 0005 1332", "ES91 2100 0418 4502 0005 1332" },
+        { "pii.iban", "Moldova (length not listed): MD24 AG00 0225 1000 1310 4168", "MD24 AG00 0225 1000 1310 4168" },
         // Emails.
         { "pii.email", "write to jane.doe@example.com.", "jane.doe@example.com" },
         { "pii.email", "<bob+tag@mail.example.co.uk>", "bob+tag@mail.example.co.uk" },
@@ -110,6 +111,7 @@ public class PersonalDataRulesTests
         "GB82 WEST 1234 5698 7654 33",
         "DE89 3704 0044 0532 0130 0",
         "part AB12 CDEF GHIJ KLMN",
+        "MD24 AG00 0225 1000 1310 4169",
         // Not emails.
         "ping @username on the forum",
         "user@localhost",
@@ -158,6 +160,15 @@ public class PersonalDataRulesTests
         var detector = new RuleDetector([new("pii.card", ModerationCategories.Pii, RuleKinds.Card, @"\d{16}", "[CARD]")]);
         Assert.Single(detector.Detect("4111111111111111"));
         Assert.Empty(detector.Detect("4111111111111112"));
+    }
+
+    [Fact]
+    public void AnAdminsSsnPatternWithoutSeparatorsStillRefusesNeverIssuedNumbers()
+    {
+        var detector = new RuleDetector([new("pii.ssn", ModerationCategories.Pii, RuleKinds.Ssn, @"\b\d{9}\b", "[SSN]")]);
+        Assert.Single(detector.Detect("ssn 219099999"));
+        Assert.Empty(detector.Detect("ssn 666099999"));
+        Assert.Empty(detector.Detect("ssn 219009999"));
     }
 
     [Fact]
