@@ -5,7 +5,7 @@ public sealed record ModerationFamily(string Name, string[] Labels, string[] Tem
 
 /// <summary>
 /// The written material behind <see cref="ModerationData"/>. Category names are ChatBlazor.Core.Moderation.ModerationCategories'
-/// (this project sits below Core and cannot reference it; a test checks the names agree). Harmful examples are requests
+/// (this project sits below Core and cannot reference it; a test pins the shipped head to those names). Harmful examples are requests
 /// and statements a moderator must catch, written without operational detail: the classifier needs the shape of a
 /// request for a weapon, not a recipe. sexual/minors and pii are not learned here: the former is not something we write
 /// examples of, the latter belongs to the rule detectors.
