@@ -56,9 +56,7 @@ internal static class ModerationCommand
     public static int Eval(Args args)
     {
         var seed = args.Int("seed") ?? 0;
-        var head = args.String("head") is { } path
-            ? ModerationHead.Load(File.OpenRead(path), path)
-            : MiniLmModerationClassifier.LoadShippedHead();
+        var head = args.String("head") is { } path ? LoadHead(path) : MiniLmModerationClassifier.LoadShippedHead();
         var load = Stopwatch.StartNew();
         using var classifier = new MiniLmModerationClassifier(MiniLmEncoder.Load(), head);
         Console.Error.WriteLine($"encoder loaded in {load.Elapsed.TotalSeconds:F2} s");
@@ -96,6 +94,12 @@ internal static class ModerationCommand
         Console.WriteLine($"latency per held-out message ({timings.Count} messages): p50 {Percentile(timings, 50):F2} ms, p99 {Percentile(timings, 99):F2} ms, max {timings.Max():F2} ms; mean CPU time {cpuPerMessage:F2} ms");
         Console.WriteLine($"latency for a {longText.Length}-character text (cut to {MiniLmEncoder.MaxPieces + 2} tokens): p50 {Percentile(longTimings, 50):F2} ms, p99 {Percentile(longTimings, 99):F2} ms; mean CPU time {longCpu:F2} ms");
         return 0;
+    }
+
+    private static ModerationHead LoadHead(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return ModerationHead.Load(stream, path);
     }
 
     private static string[] ModerationCorpusCategories() => [.. ModerationCorpus.Categories];
