@@ -16,6 +16,8 @@ public static class Program
           bench-turns --model DIR [--prompt-tokens 256] [--new-tokens 128] [--follow-up-tokens 32]
           train       --config FILE --out DIR [--seed S] [--threads N]
           eval        --model DIR --config FILE [--seed S]
+          moderation-train --out FILE [--seed S] [--hidden N] [--epochs N] [--weight-decay W]
+          moderation-eval  [--head FILE] [--seed S]
           serve       --model NAME=DIR [--model NAME=DIR]... --urls http://127.0.0.1:8000 [--max-running N] [--max-queued N]
           loadgen     (--url http://HOST:PORT | --model-dir DIR) [--model NAME] [--endpoint completions|chat] [--num-prompts 100]
                       [--input-len 256] [--output-len 128] [--random-range-ratio 0] [--concurrency 8 | --request-rate R]
@@ -45,6 +47,8 @@ public static class Program
                 "serve" => await ServeCommand.RunAsync(args),
                 "train" => await TrainCommand.RunAsync(args),
                 "eval" => await TrainCommand.EvalAsync(args),
+                "moderation-train" => ModerationCommand.Train(args),
+                "moderation-eval" => ModerationCommand.Eval(args),
                 var other => throw new UsageException($"unknown command '{other}'"),
             };
         }
