@@ -99,7 +99,7 @@ internal static class CompletionEndpoints
         _ => (StatusCodes.Status400BadRequest, new ErrorBody(e.Message, "invalid_request_error", e.Param, null)),
     };
 
-    private static void WriteLimitHeaders(HttpContext http, LimitDecision? limits, TimeProvider clock)
+    internal static void WriteLimitHeaders(HttpContext http, LimitDecision? limits, TimeProvider clock)
     {
         if (limits is null)
             return;
