@@ -63,7 +63,8 @@ public sealed class ModerationService(
             {
                 scores[category] = Math.Max(scores.GetValueOrDefault(category), score);
                 var policy = snapshot.PolicyFor(category);
-                if (score >= policy.Threshold && policy.ClassifierAction != ModerationAction.Allow)
+                // Compared in float, the classifier's precision: 0.7f read as a double is 0.69999998, below a threshold of 0.7.
+                if (score >= (float)policy.Threshold && policy.ClassifierAction != ModerationAction.Allow)
                     findings.Add(new ModerationFinding(category, ClassifierRule, score));
             }
         }
@@ -94,7 +95,7 @@ public sealed class ModerationService(
             return new ModerationResult(decisiveAction, findings, redacted, decisive.Category, ReasonFor(decisiveAction, decisive), scores, flagged);
         if (redact.Count > 0)
         {
-            var placeholders = string.Join(", ", redact.Select(f => f.Placeholder).Distinct());
+            var placeholders = string.Join(", ", redact.OrderBy(f => f.Start).Select(f => f.Placeholder ?? "[REDACTED]").Distinct());
             return new ModerationResult(ModerationAction.Redact, findings, redacted, redact[0].Category,
                 $"Redacted by the {redact[0].Category} policy: personal data was replaced ({placeholders}) before the model saw it.", scores, flagged);
         }
