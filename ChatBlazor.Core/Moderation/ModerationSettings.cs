@@ -36,7 +36,7 @@ public sealed class ModerationSettings(
 {
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private readonly ModerationRule[] _defaults = [.. defaultRules];
-    private ModerationSnapshot? _current;
+    private volatile ModerationSnapshot? _current;
 
     /// <summary>The Redis channel of change announcements, under the app's key prefix so apps sharing a Redis do not hear each other.</summary>
     public RedisChannel Channel { get; } = RedisChannel.Literal($"{replyOptions.Value.KeyPrefix}moderation:changed");
