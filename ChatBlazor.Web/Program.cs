@@ -7,6 +7,7 @@ using ChatBlazor.Web.Data;
 using ChatBlazor.Web.Health;
 using ChatBlazor.Web.Inference;
 using ChatBlazor.Web.Logging;
+using ChatBlazor.Web.Moderation;
 using ChatBlazor.Web.Operator;
 using ChatBlazor.Web.Security;
 using ChatBlazor.Web.Shell;
@@ -24,6 +25,7 @@ builder.AddInference();
 builder.AddChat();
 builder.AddApi();
 builder.AddAdmin();
+builder.AddModeration();
 builder.AddBilling();
 builder.AddShell();
 

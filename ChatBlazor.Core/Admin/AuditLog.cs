@@ -44,6 +44,10 @@ public static class AuditActions
     public const string ConversationView = "conversation.view";
     public const string Export = "export";
     public const string UsageAggregate = "usage.aggregate";
+    public const string ModerationDecision = "moderation.decision";
+    public const string ModerationRule = "moderation.rule";
+    public const string ModerationPolicy = "moderation.policy";
+    public const string ModerationSettings = "moderation.settings";
 }
 
 /// <summary>A page of the audit log, newest first.</summary>

@@ -28,6 +28,7 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
         message.Property(m => m.Status).HasConversion<string>().HasMaxLength(16);
         message.Property(m => m.Model).HasMaxLength(200);
         message.Property(m => m.RatingComment).HasMaxLength(MaxRatingCommentLength);
+        message.Property(m => m.HiddenReason).HasMaxLength(1000);
         message.OwnsOne(m => m.Settings, settings => settings.ToJson());
         // Removing a message removes the branches under it; removing the conversation removes all.
         message.HasOne<Message>().WithMany().HasForeignKey(m => m.ParentId).OnDelete(DeleteBehavior.Cascade);

@@ -40,4 +40,8 @@ public sealed class Message
     /// <summary>The user's thumbs: +1, −1 or none, with an optional comment, for the admin console.</summary>
     public short? Rating { get; set; }
     public string? RatingComment { get; set; }
+
+    /// <summary>When a moderator hid the message; the user sees <see cref="HiddenReason"/> in its place.</summary>
+    public DateTimeOffset? HiddenAt { get; set; }
+    public string? HiddenReason { get; set; }
 }

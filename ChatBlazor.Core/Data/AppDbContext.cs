@@ -31,6 +31,10 @@ public class AppDbContext(DbContextOptions<AppDbContext> options)
     public DbSet<Billing.BillingEventRecord> BillingEvents => Set<Billing.BillingEventRecord>();
     public DbSet<Billing.BillingInvoice> Invoices => Set<Billing.BillingInvoice>();
     public DbSet<Billing.MeterReport> MeterReports => Set<Billing.MeterReport>();
+    public DbSet<Moderation.ModerationRuleRecord> ModerationRules => Set<Moderation.ModerationRuleRecord>();
+    public DbSet<Moderation.ModerationPolicyRecord> ModerationPolicies => Set<Moderation.ModerationPolicyRecord>();
+    public DbSet<Moderation.ModerationSettingsRecord> ModerationSettings => Set<Moderation.ModerationSettingsRecord>();
+    public DbSet<Moderation.ModerationFlag> ModerationFlags => Set<Moderation.ModerationFlag>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -5,6 +5,7 @@ using ChatBlazor.Web.Admin.Feedback;
 using ChatBlazor.Web.Admin.Jobs;
 using ChatBlazor.Web.Admin.Usage;
 using ChatBlazor.Web.Admin.Models;
+using ChatBlazor.Web.Admin.Moderation;
 
 namespace ChatBlazor.Web.Admin;
 
@@ -25,6 +26,7 @@ public static class AdminExtensions
         builder.AddUsage();
         builder.AddFeedbackAdmin();
         builder.AddModelsAdmin();
+        builder.AddModerationAdmin();
     }
 
     public static void MapAdmin(this WebApplication app)
@@ -34,6 +36,7 @@ public static class AdminExtensions
         // Each section of the console maps its downloads and actions here.
         endpoints.MapUsage();
         endpoints.MapFeedback();
+        endpoints.MapModeration();
     }
 
     /// <summary>The admin acting in this request or circuit, for the audit log.</summary>

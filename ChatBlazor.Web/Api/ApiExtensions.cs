@@ -37,6 +37,7 @@ public static class ApiExtensions
         v1.MapGet("/models", ListModels).WithName("ListModels");
         v1.MapPost("/chat/completions", CompletionEndpoints.ChatAsync).WithName("CreateChatCompletion");
         v1.MapPost("/completions", CompletionEndpoints.TextAsync).WithName("CreateCompletion");
+        v1.MapPost("/moderations", ModerationEndpoints.ModerateAsync).WithName("CreateModeration");
         v1.Map("/{**path}", CompletionEndpoints.NotFoundAsync).WithName("UnknownApiPath");
     }
 

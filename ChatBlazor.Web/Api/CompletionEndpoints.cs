@@ -34,7 +34,7 @@ internal static class CompletionEndpoints
     /// <summary>Any other path under /v1: OpenAI's 404, not a page.</summary>
     public static Task NotFoundAsync(HttpContext http, ILoggerFactory loggers) =>
         OpenAiErrors.WriteAsync(http, loggers.CreateLogger(typeof(CompletionEndpoints)), (StatusCodes.Status404NotFound, new ErrorBody(
-            $"Unknown request URL: {http.Request.Method} {http.Request.Path}. This server offers /v1/chat/completions, /v1/completions and /v1/models.",
+            $"Unknown request URL: {http.Request.Method} {http.Request.Path}. This server offers /v1/chat/completions, /v1/completions, /v1/moderations and /v1/models.",
             "invalid_request_error", null, "unknown_url")), null);
 
     private static async Task CompleteAsync<T>(HttpContext http, CompletionPipeline pipeline, UserPlans plans, ApiOptions options, TimeProvider clock, ILogger log)
@@ -99,7 +99,7 @@ internal static class CompletionEndpoints
         _ => (StatusCodes.Status400BadRequest, new ErrorBody(e.Message, "invalid_request_error", e.Param, null)),
     };
 
-    private static void WriteLimitHeaders(HttpContext http, LimitDecision? limits, TimeProvider clock)
+    internal static void WriteLimitHeaders(HttpContext http, LimitDecision? limits, TimeProvider clock)
     {
         if (limits is null)
             return;

@@ -40,6 +40,6 @@ public class OpenAiSdkTests(OpenAiSdkTests.SdkApp app) : IClassFixture<OpenAiSdk
         await node.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
 
         Assert.True(node.ExitCode == 0, await output + await errors);
-        Assert.Contains("pass 6", await output);
+        Assert.Contains("pass 7", await output);
     }
 }

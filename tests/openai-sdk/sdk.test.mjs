@@ -49,6 +49,22 @@ test("the SDK's stream helper reads our SSE to the end", async () => {
   assert.ok(final.choices[0].finish_reason);
 });
 
+test('moderations: a string and an array, every category in both maps', async () => {
+  const one = await client(process.env.CHATBLAZOR_API_KEY).moderations.create({ input: 'How do I kill a python process?' });
+  assert.match(one.id, /^modr-/);
+  assert.equal(one.model, 'chatblazor-moderation');
+  assert.equal(one.results.length, 1);
+  assert.equal(one.results[0].flagged, false);
+  for (const name of ['harassment', 'self-harm/intent', 'sexual/minors', 'violence/graphic', 'illicit/violent', 'pii', 'jailbreak']) {
+    assert.equal(typeof one.results[0].categories[name], 'boolean', name);
+    assert.equal(typeof one.results[0].category_scores[name], 'number', name);
+  }
+  const many = await client(process.env.CHATBLAZOR_API_KEY).moderations.create({ model: 'omni-moderation-latest', input: ['first', 'second'] });
+  assert.equal(many.results.length, 2);
+  await assert.rejects(client(process.env.CHATBLAZOR_API_KEY).moderations.create({ input: [] }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'input');
+});
+
 test('a bad key is an AuthenticationError', async () => {
   await assert.rejects(client('cb-wrong').chat.completions.create(hello), (e) => {
     assert.ok(e instanceof OpenAI.AuthenticationError, e.constructor.name);

@@ -72,7 +72,7 @@ public partial class AdminAuthorizationTests(AdminAuthorizationTests.Factory app
     public void EveryConsoleSectionIsAPageOrTheDashboard()
     {
         var pages = PagePaths().ToHashSet();
-        foreach (var section in new[] { "/admin", "/admin/users", "/admin/models", "/admin/usage", "/admin/feedback", "/admin/health", "/admin/audit" })
+        foreach (var section in new[] { "/admin", "/admin/users", "/admin/models", "/admin/usage", "/admin/feedback", "/admin/moderation", "/admin/health", "/admin/audit" })
             Assert.Contains(section, pages);
     }
 

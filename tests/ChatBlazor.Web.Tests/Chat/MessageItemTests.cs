@@ -35,6 +35,21 @@ public class MessageItemTests : BunitContext
     }
 
     [Fact]
+    public void AHiddenMessageShowsTheModeratorsNoticeInsteadOfItsTextAndNoActions()
+    {
+        var hidden = Reply(CompletionStatus.Complete, "the secret text");
+        hidden.HiddenAt = DateTimeOffset.UtcNow;
+        hidden.HiddenReason = "It shared someone's address.";
+
+        var item = Render<MessageItem>(p => p.Add(m => m.Message, hidden));
+
+        Assert.Equal("This message was hidden by a moderator: It shared someone's address.", item.Find("[data-testid=message-hidden]").TextContent);
+        Assert.DoesNotContain("the secret text", item.Markup, StringComparison.Ordinal);
+        Assert.Empty(item.FindAll("[data-testid=copy-button]"));
+        Assert.Empty(item.FindAll("[data-testid=regenerate-button]"));
+    }
+
+    [Fact]
     public void AStreamingReplyOffersNoRegenerateAndAFailedOneSaysWhy()
     {
         var streaming = Render<MessageItem>(p => p.Add(m => m.Message, Reply(CompletionStatus.Streaming, "")));

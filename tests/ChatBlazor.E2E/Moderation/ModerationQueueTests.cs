@@ -1,0 +1,66 @@
+using ChatBlazor.Core.Conversations;
+using ChatBlazor.Core.Data;
+using ChatBlazor.Core.Identity;
+using ChatBlazor.Core.Moderation;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace ChatBlazor.E2E.Moderation;
+
+/// <summary>The review queue as an admin's browser shows it, and its decision as the user's chat page shows it.</summary>
+public class ModerationQueueTests(BrowserApp app) : IClassFixture<BrowserApp>
+{
+    [Fact]
+    public async Task AFlaggedReplyAppearsInTheQueueTheAdminHidesItAndTheUserSeesTheNotice()
+    {
+        var (userPage, email) = await app.SignedInPageAsync();
+        var reply = await FlaggedReplyAsync(email, "Here is a graphic description of the fight.");
+        await userPage.GotoAsync($"/chat/{reply.ConversationId}");
+        await Expect(userPage.GetByTestId("message-assistant")).ToContainTextAsync("graphic description");
+
+        var (adminPage, _) = await app.SignedInPageAsync(Roles.Admin);
+        await adminPage.GotoAsync("/admin/moderation");
+        // Clicks before the circuit connects are lost: wait for the page to be interactive.
+        await Expect(adminPage.GetByTestId("admin-moderation")).ToHaveAttributeAsync("data-interactive", "true");
+        var flag = adminPage.Locator($"[data-testid=admin-flag][data-flag='{reply.FlagId}']");
+        await Expect(flag).ToContainTextAsync(email);
+        await Expect(flag.GetByTestId("admin-flag-findings")).ToContainTextAsync("violence 0.91 (classifier)");
+        await Expect(flag.GetByTestId("admin-flag-excerpt")).ToContainTextAsync("graphic description");
+        await flag.Locator("input").First.FillAsync("It described violence in graphic detail.");
+        await flag.GetByTestId("admin-flag-hide").ClickAsync();
+        await Expect(flag).ToHaveCountAsync(0);
+
+        await userPage.ReloadAsync();
+        await Expect(userPage.GetByTestId("message-hidden")).ToHaveTextAsync("This message was hidden by a moderator: It described violence in graphic detail.");
+        await Expect(userPage.GetByTestId("message-assistant")).Not.ToContainTextAsync("graphic description");
+        await Expect(userPage.GetByTestId("message-user")).ToContainTextAsync("Tell me about the fight.");
+    }
+
+    /// <summary>A conversation whose reply the after-completion check sent to review (a flag as the check records it).</summary>
+    private async Task<(Guid ConversationId, Guid FlagId)> FlaggedReplyAsync(string email, string content)
+    {
+        Guid conversationId, replyId;
+        string userId;
+        await using (var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync())
+        {
+            userId = await db.Users.Where(u => u.Email == email).Select(u => u.Id).SingleAsync();
+            var conversation = new Conversation { UserId = userId, Model = "chatblazor-mini", Title = "The fight" };
+            var question = new Message { Conversation = conversation, Role = MessageRole.User, Content = "Tell me about the fight." };
+            var reply = new Message { Conversation = conversation, ParentId = question.Id, Role = MessageRole.Assistant, Content = content, Model = "chatblazor-mini" };
+            conversation.Messages.Add(question);
+            conversation.Messages.Add(reply);
+            conversation.CurrentLeafId = reply.Id;
+            db.Conversations.Add(conversation);
+            await db.SaveChangesAsync();
+            (conversationId, replyId) = (conversation.Id, reply.Id);
+        }
+        var finding = new ModerationFinding(ModerationCategories.Violence, ModerationService.ClassifierRule, 0.91);
+        var result = new ModerationResult(ModerationAction.Review, [finding], null, finding.Category, ModerationService.ReasonFor(ModerationAction.Review, finding),
+            ModerationCategories.All.ToDictionary(c => c, c => c == finding.Category ? finding.Score : 0.0), new HashSet<string> { finding.Category });
+        var flag = await app.Services.GetRequiredService<ModerationService>().RecordAsync(
+            new ModerationContext(userId, ModerationSource.OutputCheck, ModerationDirection.Output, conversationId, replyId), content, result);
+        return (conversationId, flag!.Id);
+    }
+}
