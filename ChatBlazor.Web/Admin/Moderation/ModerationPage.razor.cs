@@ -1,5 +1,6 @@
 using ChatBlazor.Core.Admin;
 using ChatBlazor.Core.Moderation;
+using ChatBlazor.Core.Moderation.Rules;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using MudBlazor;
@@ -22,7 +23,7 @@ public sealed partial class ModerationPage : IDisposable
     private readonly Dictionary<Guid, string?> _reasons = [];
     private string? _error, _testResult;
     private string? _ruleId, _rulePattern, _rulePlaceholder, _ruleSample;
-    private string _ruleCategory = ModerationCategories.Pii, _ruleKind = RegexRulesDetector.Kind;
+    private string _ruleCategory = ModerationCategories.Pii, _ruleKind = RuleKinds.Regex;
     private bool _ruleEnabled = true, _editingBuiltIn;
     private bool _storeOriginal;
     private int _suspendAfter, _suspendDays;
@@ -86,7 +87,7 @@ public sealed partial class ModerationPage : IDisposable
     private void NewRule()
     {
         (_ruleId, _ruleCategory, _ruleKind, _rulePattern, _rulePlaceholder, _ruleEnabled, _editingBuiltIn) =
-            (null, ModerationCategories.Pii, RegexRulesDetector.Kind, null, null, true, false);
+            (null, ModerationCategories.Pii, RuleKinds.Regex, null, null, true, false);
         _testResult = null;
     }
 

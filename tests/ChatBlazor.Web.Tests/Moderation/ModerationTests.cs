@@ -3,6 +3,7 @@ using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Data;
 using ChatBlazor.Core.Identity;
 using ChatBlazor.Core.Moderation;
+using ChatBlazor.Core.Moderation.Rules;
 using ChatBlazor.Core.Replies;
 using ChatBlazor.Web.Admin.Moderation;
 using Microsoft.AspNetCore.Identity;
@@ -58,12 +59,12 @@ public class ModerationTests(ModerationTests.Factory app) : IClassFixture<Modera
     [Fact]
     public void TheStrongestActionWinsAndRedactionStillApplies()
     {
-        var result = Moderation.Check($"Please {ModerationDetectorDouble.Override} and mail {ModerationDetectorDouble.Email} [score violence=0.75]");
+        var result = Moderation.Check($"Please {ModerationSamples.Override} and mail {ModerationSamples.Email} [score violence=0.75]");
 
         Assert.Equal(ModerationAction.Block, result.Action);
         Assert.Equal(ModerationCategories.Jailbreak, result.Category);
         Assert.Equal("Blocked by the jailbreak policy: the message asks to ignore or reveal the system's instructions (rule jailbreak.override).", result.Reason);
-        Assert.Equal($"Please {ModerationDetectorDouble.Override} and mail [EMAIL] [score violence=0.75]", result.RedactedText);
+        Assert.Equal($"Please {ModerationSamples.Override} and mail [EMAIL] [score violence=0.75]", result.RedactedText);
         Assert.Equal(["jailbreak", "pii", "violence"], result.FlaggedCategories.Order());
         Assert.Equal(0.75, result.Scores["violence"], 3);
         Assert.Equal(1, result.Scores["pii"]);
@@ -97,7 +98,7 @@ public class ModerationTests(ModerationTests.Factory app) : IClassFixture<Modera
     [Fact]
     public void PersonalDataAloneIsRedactedWithTypedPlaceholders()
     {
-        var result = Moderation.Check($"card {ModerationDetectorDouble.Card}, badge EMP-123456, fine");
+        var result = Moderation.Check($"card {ModerationSamples.Card}, badge EMP-123456, fine");
 
         Assert.Equal(ModerationAction.Redact, result.Action);
         Assert.Equal("card [CARD], badge [EMPLOYEE], fine", result.RedactedText);
@@ -109,7 +110,7 @@ public class ModerationTests(ModerationTests.Factory app) : IClassFixture<Modera
     public async Task ABlockIsRecordedWithARedactedExcerptAndAnAllowIsNot()
     {
         var (user, _) = await NewUserAsync();
-        var text = $"My card is {ModerationDetectorDouble.Card}; now {ModerationDetectorDouble.Override}.";
+        var text = $"My card is {ModerationSamples.Card}; now {ModerationSamples.Override}.";
         var result = Moderation.Check(text);
         var context = new ModerationContext(user, ModerationSource.Api, ModerationDirection.Input, ApiKeyId: Guid.NewGuid());
 
@@ -121,12 +122,12 @@ public class ModerationTests(ModerationTests.Factory app) : IClassFixture<Modera
         Assert.Equal(ModerationFlagStatus.Open, stored.Status);
         Assert.Equal(ModerationSource.Api, stored.Source);
         Assert.Equal(context.ApiKeyId, stored.ApiKeyId);
-        Assert.Equal($"My card is [CARD]; now {ModerationDetectorDouble.Override}.", stored.Excerpt);
+        Assert.Equal($"My card is [CARD]; now {ModerationSamples.Override}.", stored.Excerpt);
         Assert.Equal(["jailbreak.override", "pii.card"], stored.Findings.Select(f => f.Rule).Order());
         Assert.Equal(result.Reason, stored.Reason);
 
         Assert.Null(await Moderation.RecordAsync(context, "hello", Moderation.Check("hello")));
-        Assert.Null(await Moderation.RecordAsync(context, ModerationDetectorDouble.Email, Moderation.Check(ModerationDetectorDouble.Email)));
+        Assert.Null(await Moderation.RecordAsync(context, ModerationSamples.Email, Moderation.Check(ModerationSamples.Email)));
         Assert.Equal(1, await InDbAsync(db => db.ModerationFlags.CountAsync(f => f.UserId == user)));
     }
 
@@ -186,7 +187,7 @@ public class ModerationTests(ModerationTests.Factory app) : IClassFixture<Modera
     {
         await Admin.SaveSettingsAsync(Moderator, storeOriginal: true, suspendAfterViolations: 3, suspendWindowDays: 7);
         var (user, email) = await NewUserAsync();
-        var text = ModerationDetectorDouble.Override;
+        var text = ModerationSamples.Override;
         var context = new ModerationContext(user, ModerationSource.Chat, ModerationDirection.Input);
 
         await Moderation.RecordAsync(context, text, Moderation.Check(text));
@@ -204,12 +205,12 @@ public class ModerationTests(ModerationTests.Factory app) : IClassFixture<Modera
     public async Task AnInvalidPatternIsRefusedWithAClearErrorAndAValidRuleAppliesAtOnce()
     {
         var bad = await Assert.ThrowsAsync<ModerationAdminException>(() =>
-            Admin.SaveRuleAsync(Moderator, new ModerationRule("custom.bad", ModerationCategories.Pii, RegexRulesDetector.Kind, "TICKET-(\\d+", "[TICKET]")));
-        Assert.Contains("custom.bad: the pattern is not a valid regular expression", bad.Message, StringComparison.Ordinal);
-        Assert.Throws<ModerationAdminException>(() => Admin.Test(new ModerationRule("custom.x", "no-such-category", RegexRulesDetector.Kind, "x", null), "x"));
+            Admin.SaveRuleAsync(Moderator, new ModerationRule("custom.bad", ModerationCategories.Pii, RuleKinds.Regex, "TICKET-(\\d+", "[TICKET]")));
+        Assert.Contains("Rule 'custom.bad': the pattern is not a valid regular expression", bad.Message, StringComparison.Ordinal);
+        Assert.Throws<ModerationAdminException>(() => Admin.Test(new ModerationRule("custom.x", "no-such-category", RuleKinds.Regex, "x", null), "x"));
 
         Assert.Equal(ModerationAction.Allow, Moderation.Check("see TICKET-42").Action);
-        var ticket = new ModerationRule("custom.ticket", ModerationCategories.Pii, RegexRulesDetector.Kind, @"TICKET-\d+", "[TICKET]");
+        var ticket = new ModerationRule("custom.ticket", ModerationCategories.Pii, RuleKinds.Regex, @"TICKET-\d+", "[TICKET]");
         Assert.Equal([(4, 11)], Admin.Test(ticket, "see TICKET-4242").Select(f => (f.Start, f.Length)));
         await Admin.SaveRuleAsync(Moderator, ticket);
 
@@ -234,7 +235,7 @@ public class ModerationTests(ModerationTests.Factory app) : IClassFixture<Modera
         services.AddSingleton(app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>());
         services.AddSingleton(app.Services.GetRequiredService<IConnectionMultiplexer>());
         services.AddSingleton(app.Services.GetRequiredService<IOptions<ReplyOptions>>());
-        services.AddSingleton<ModerationDetectorFactory>(rules => new RegexRulesDetector(rules));
+        services.AddSingleton<ModerationDetectorFactory>(rules => new RuleDetector(rules));
         services.AddSingleton<ModerationSettings>();
         services.AddSingleton<ModerationSettingsSync>();
         await using var provider = services.BuildServiceProvider();
