@@ -13,13 +13,35 @@ namespace ChatBlazor.Inference.Models;
 // CUDA); Step runs one token per sequence on raw CPU memory with our kernels (decoding), where the cost of ~2,000
 // small LibTorch calls per token would otherwise exceed the cost of reading the weights.
 
+/// <summary>
+/// Scalars that live as long as the process. TorchSharp turns a number operand (<c>x + 1e-6</c>, and the implicit
+/// alpha of <c>a + b</c>) into a temporary Scalar whose finalizer frees its native copy; nothing keeps it alive during
+/// the native call, so a garbage collection at that moment hands LibTorch a freed scalar ("toFloat: Expected false to
+/// be true", seen under load). Forward passes these instead.
+/// </summary>
+internal static class TorchOperands
+{
+    public static readonly Scalar One = 1.ToScalar();
+    public static readonly Scalar Two = 2.ToScalar();
+
+    /// <summary>from, from+1, …, from+count-1 as Int64, without arange's temporary Scalars.</summary>
+    public static Tensor Range(long from, long count, Device device)
+    {
+        var values = new long[count];
+        for (var i = 0; i < count; i++)
+            values[i] = from + i;
+        return tensor(values, device: device);
+    }
+}
+
 /// <summary>y = x / rms(x) * weight, computed in F32 whatever the weights' type.</summary>
 public sealed unsafe class RmsNorm(Tensor weight, double eps)
 {
     private readonly Tensor _weight = weight.to(ScalarType.Float32);
+    private readonly Scalar _eps = eps.ToScalar(); // held for the module's life: see TorchOperands
     private float[]? _stepWeight; // a managed copy for Step: a few hundred floats, read every token
 
-    public Tensor Forward(Tensor x) => x * (x.pow(2).mean([-1], keepdim: true) + eps).rsqrt() * _weight;
+    public Tensor Forward(Tensor x) => x * x.pow(TorchOperands.Two).mean([-1], keepdim: true).add(_eps, TorchOperands.One).rsqrt() * _weight;
 
     public void Step(ReadOnlySpan<float> x, Span<float> y)
     {
@@ -77,7 +99,7 @@ public sealed class Rotary
     {
         var half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return x * cos + rotated * sin;
+        return (x * cos).add(rotated * sin, TorchOperands.One);
     }
 
     /// <summary>cos and sin of one position's angles, D/2 each (both halves of a head share them).</summary>
@@ -242,7 +264,7 @@ public sealed unsafe class Attention
 
     /// <summary>(T, L): true where query i, at position start+i, may attend to key j.</summary>
     private static Tensor Visible(long t, int start, long length, Device device) =>
-        arange(length, device: device).unsqueeze(0) <= (arange(t, device: device) + start).unsqueeze(1);
+        TorchOperands.Range(0, length, device).unsqueeze(0) <= TorchOperands.Range(start, t, device).unsqueeze(1);
 }
 
 /// <summary>SwiGLU: down(silu(gate(x)) * up(x)).</summary>
@@ -289,8 +311,8 @@ public sealed class Block(ModelConfig c, SafeTensors weights, int index, Device 
 
     public Tensor Forward(Tensor x, KvCache cache, int start, Tensor cos, Tensor sin)
     {
-        x = x + _attention.Forward(_attentionNorm.Forward(x), index, cache, start, cos, sin);
-        return x + _mlp.Forward(_mlpNorm.Forward(x));
+        x = x.add(_attention.Forward(_attentionNorm.Forward(x), index, cache, start, cos, sin), TorchOperands.One);
+        return x.add(_mlp.Forward(_mlpNorm.Forward(x)), TorchOperands.One);
     }
 
     /// <summary>x (B, E) is the residual stream of B sequences, updated in place.</summary>
@@ -377,7 +399,7 @@ public sealed unsafe class LlamaModel
         using var _ = inference_mode();
         var ids = tensor(tokens.ToArray(), ScalarType.Int32, device: Device);
         var x = _embedding.index_select(0, ids).to(ScalarType.Float32);                                 // (T, E)
-        var (cos, sin) = _rotary.Angles(arange(start, start + tokens.Length, device: Device));
+        var (cos, sin) = _rotary.Angles(TorchOperands.Range(start, tokens.Length, Device));
         foreach (var block in _blocks)
         {
             // Free each layer's intermediates as soon as it is done, or a long prompt holds all layers' at once.

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using ChatBlazor.Core.Replies;
 using Hangfire;
 using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
 using Microsoft.Extensions.Options;
 
 namespace ChatBlazor.Web.Admin.Jobs;
@@ -33,20 +34,24 @@ public static class JobsExtensions
         builder.Services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
         var connectionString = builder.Configuration.GetConnectionString("Postgres") ?? "";
+        var storage = new PostgreSqlStorageOptions
+        {
+            SchemaName = options.Schema,
+            QueuePollInterval = options.PollInterval,
+            // LISTEN/NOTIFY: a job enqueued now ("Aggregate now") starts at once, not at the next poll.
+            EnableLongPolling = true,
+            // `migrate` installs the schema (JobsSchema.InstallAsync) with the app's own tables: a running instance
+            // never changes the database's shape, and one started while PostgreSQL is away does not stall on it.
+            PrepareSchemaIfNecessary = false,
+        };
+        // The app's own storage, in its container: the client, the recurring-job manager, the server and the dashboard
+        // all take it from there. Hangfire's global JobStorage.Current is one per process and is left unset, so two
+        // apps in one process (the tests host several) never enqueue into each other's database.
+        builder.Services.AddSingleton<JobStorage>(_ => new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, storage), storage));
         builder.Services.AddHangfire(hangfire => hangfire
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UsePostgreSqlStorage(storage => storage.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
-            {
-                SchemaName = options.Schema,
-                QueuePollInterval = options.PollInterval,
-                // LISTEN/NOTIFY: a job enqueued now ("Aggregate now") starts at once, not at the next poll.
-                EnableLongPolling = true,
-                // `migrate` installs the schema (JobsSchema.InstallAsync) with the app's own tables: a running instance
-                // never changes the database's shape, and one started while PostgreSQL is away does not stall on it.
-                PrepareSchemaIfNecessary = false,
-            }));
+            .UseRecommendedSerializerSettings());
         builder.Services.AddHostedService<RecurringJobs>();
         var role = builder.Configuration.GetSection(ReplyOptions.Section).Get<ReplyOptions>() ?? new ReplyOptions();
         if (role.RunsJobs)

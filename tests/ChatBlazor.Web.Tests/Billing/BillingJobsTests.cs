@@ -6,8 +6,8 @@ using Hangfire.Common;
 namespace ChatBlazor.Web.Tests.Billing;
 
 /// <summary>
-/// The billing jobs' declarations, against a recording double: Hangfire's storage is process-wide
-/// (JobStorage.Current), so test classes running side by side would read each other's jobs from it.
+/// The billing jobs' declarations, against a recording double: what is declared, and its schedule, without a
+/// database or a Hangfire server.
 /// </summary>
 public class BillingJobsTests
 {
