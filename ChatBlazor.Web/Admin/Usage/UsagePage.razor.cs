@@ -9,7 +9,7 @@ namespace ChatBlazor.Web.Admin.Usage;
 
 /// <summary>
 /// /admin/usage: the rollups as charts with the tables behind them, filtered by dates, model, plan and user.
-/// "Aggregate now" enqueues the rollup job and the page reloads when a newer aggregation is recorded.
+/// "Aggregate now" enqueues the rollup job and the page reloads when that job has succeeded.
 /// </summary>
 public sealed partial class UsagePage : IDisposable
 {
@@ -19,6 +19,7 @@ public sealed partial class UsagePage : IDisposable
     [Inject] private UsageAnalytics Analytics { get; set; } = default!;
     [Inject] private UsageAggregator Aggregator { get; set; } = default!;
     [Inject] private UsageJobs Jobs { get; set; } = default!;
+    [Inject] private Hangfire.JobStorage JobStorage { get; set; } = default!;
     [Inject] private TimeProvider Clock { get; set; } = default!;
     [Inject] private NavigationManager Navigation { get; set; } = default!;
     [Inject] private ISnackbar Snackbar { get; set; } = default!;
@@ -119,20 +120,26 @@ public sealed partial class UsagePage : IDisposable
         _aggregating = true;
         try
         {
-            var before = _lastAggregated;
             var admin = (await AuthenticationState).User.Actor();
-            await Jobs.AggregateNowAsync(admin, _disposed.Token);
+            var jobId = await Jobs.AggregateNowAsync(admin, _disposed.Token);
             Snackbar.Add("Aggregation queued; the charts reload when it has run.", Severity.Info);
             StateHasChanged();
-            // Watch for the run to be recorded (a job server picks it up within its poll interval), then reload.
+            // Watch this job, not the latest run: a scheduled run that began before the click may end after it,
+            // without the rows the admin is looking for.
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
             var deadline = Clock.GetUtcNow() + JobWait;
             while (await timer.WaitForNextTickAsync(_disposed.Token))
             {
-                var last = await Aggregator.LastAggregatedAtAsync(_disposed.Token);
-                if (last is not null && last != before)
+                using var connection = JobStorage.GetConnection();
+                var state = connection.GetStateData(jobId)?.Name;
+                if (state == Hangfire.States.SucceededState.StateName)
                 {
                     await LoadAsync();
+                    return;
+                }
+                if (state == Hangfire.States.FailedState.StateName)
+                {
+                    Snackbar.Add("The aggregation failed: see the jobs dashboard. It will be retried.", Severity.Error);
                     return;
                 }
                 if (Clock.GetUtcNow() > deadline)
