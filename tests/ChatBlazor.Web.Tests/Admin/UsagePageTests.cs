@@ -33,6 +33,7 @@ public class UsagePageTests : BunitContext, IAsyncLifetime
         Services.AddUsageAnalytics();
         Services.AddSingleton<AuditLog>();
         Services.AddSingleton<IBackgroundJobClient, JobClientDouble>();
+        Services.AddSingleton<JobStorage, JobStorageDouble>();
         Services.AddSingleton<UsageJobs>();
         AddAuthorization().SetAuthorized("admin@example.com").SetRoles("Admin", "User");
         Renderer.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
@@ -45,6 +46,13 @@ public class UsagePageTests : BunitContext, IAsyncLifetime
 
         page.WaitForAssertion(() => Assert.Contains("The database did not answer", page.Find("[data-testid=admin-usage-error]").TextContent));
         Assert.Empty(page.FindAll("[data-testid=admin-usage-empty]"));
+    }
+
+    /// <summary>Test double: the page under test never reads a job's state here.</summary>
+    private sealed class JobStorageDouble : JobStorage
+    {
+        public override Hangfire.Storage.IMonitoringApi GetMonitoringApi() => throw new InvalidOperationException("not expected in this test");
+        public override Hangfire.Storage.IStorageConnection GetConnection() => throw new InvalidOperationException("not expected in this test");
     }
 
     /// <summary>Test double: the page under test never enqueues here.</summary>
