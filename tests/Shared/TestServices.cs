@@ -31,8 +31,21 @@ public static class TestServices
         NpgsqlConnection.ClearAllPools();
         await using var admin = new NpgsqlConnection(Maintenance(connectionString));
         await admin.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
+        // FORCE waits only 5 s for the sessions it ends to exit; on a loaded machine (CI runs the test
+        // projects side by side) one may take longer, and PostgreSQL then answers 55006: try again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", admin);
+                await drop.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ObjectInUse && attempt < 5)
+            {
+                // each try waits its own 5 s for the sessions to go
+            }
+        }
     }
 
     /// <summary>Deletes a test's keys from the test Redis (the server keeps its data between runs).</summary>
