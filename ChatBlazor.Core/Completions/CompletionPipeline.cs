@@ -214,6 +214,7 @@ public sealed class CompletionPipeline(
             : ticket.Request;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop, handOff);
         var redactor = moderation.NewStreamRedactor();
+        var held = new HeldTokens();
         using var leaseEnd = new CancellationTokenSource();
         var lease = ticket.HoldsSlot ? KeepPlaceAsync(ticket, leaseEnd.Token) : Task.CompletedTask;
 
@@ -243,10 +244,10 @@ public sealed class CompletionPipeline(
                             // Personal data and secrets the model writes are replaced before anyone sees or stores them;
                             // the redactor holds back a tail that may still grow into one, released at the finish.
                             var safe = redactor.Push(chunk.Text) + (chunk.FinishReason is not null ? redactor.Flush() : "");
+                            held.Add(chunk);
                             if (safe.Length == 0 && chunk.FinishReason is null && chunk.Usage is null)
                                 continue;
-                            // Token ids and log-probabilities of text that was held back or replaced would show it again.
-                            shown = safe == chunk.Text ? chunk : chunk with { Text = safe, TokenIds = [], Logprobs = null };
+                            shown = held.Release(chunk, safe, redactor.Held == 0);
                         }
                         try
                         {
@@ -524,6 +525,42 @@ public sealed class CompletionPipeline(
                 ? " Your message is saved, but it was not sent to the model."
                 : " Nothing was sent to the model."), call.Chat is null && request.Prompt is not null ? "prompt" : "messages");
         return (call, strongest);
+    }
+
+    /// <summary>
+    /// The token ids and log-probabilities of text the stream redactor holds back, given out with that text once it
+    /// is released as it came. Of text that was replaced, or released in parts, they are dropped: they would show
+    /// what was redacted, or no longer match the text they go with.
+    /// </summary>
+    private sealed class HeldTokens
+    {
+        private readonly StringBuilder _text = new();
+        private readonly List<int> _ids = [];
+        private List<SampledToken>? _logprobs;
+
+        public void Add(GenerationChunk chunk)
+        {
+            _text.Append(chunk.Text);
+            _ids.AddRange(chunk.TokenIds);
+            if (chunk.Logprobs is { } logprobs)
+                (_logprobs ??= []).AddRange(logprobs);
+        }
+
+        /// <summary><paramref name="chunk"/> carrying the released text <paramref name="safe"/>; <paramref name="drained"/>: nothing is held any more.</summary>
+        public GenerationChunk Release(GenerationChunk chunk, string safe, bool drained)
+        {
+            var whole = drained && safe == _text.ToString();
+            var shown = whole
+                ? chunk with { Text = safe, TokenIds = [.. _ids], Logprobs = _logprobs is null ? null : [.. _logprobs] }
+                : chunk with { Text = safe, TokenIds = [], Logprobs = null };
+            if (drained)
+            {
+                _text.Clear();
+                _ids.Clear();
+                _logprobs = null;
+            }
+            return shown;
+        }
     }
 
     private static int Rank(ModerationAction action) => action == ModerationAction.Redact ? 0 : (int)action;

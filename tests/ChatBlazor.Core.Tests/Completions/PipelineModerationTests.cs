@@ -259,4 +259,32 @@ public sealed class PipelineModerationTests(PipelineHarness harness) : IClassFix
         Assert.Equal(CompletionStatus.Filtered, result.Status);
         Assert.StartsWith("Blocked by the jailbreak policy", result.FilterReason);
     }
+
+    [Fact]
+    public async Task TokensOfHeldTextGoOutWithItAndThoseOfRedactedTextNever()
+    {
+        var (_, caller) = await harness.UserAsync();
+        var pipeline = harness.Pipeline(_engine);
+        var ticket = await pipeline.AdmitAsync(ApiCall(caller, new ChatMessage("user", "Hi")));
+        var seen = new List<GenerationChunk>();
+        var pieces = new (string Text, int Id)[] { ("Hel", 1), ("lo, ", 2), ("card ", 3), ("4111 1111 1111 1111", 4), (".", 5) };
+
+        var run = pipeline.RunAsync(ticket, chunk => { seen.Add(chunk); return Task.CompletedTask; }, CancellationToken.None);
+        foreach (var (text, id) in pieces)
+        {
+            await _engine.Asked.ReadAsync();
+            _engine.SendChunk(new GenerationChunk(text, [id], [new SampledToken(id, -0.5f, null, text)]));
+        }
+        await _engine.Asked.ReadAsync();
+        _engine.Send("", FinishReason.Stop);
+        await run;
+
+        var withText = seen.Where(c => c.Text.Length > 0).ToList();
+        Assert.Equal(["Hello, ", "card ", "[CARD]."], withText.Select(c => c.Text));
+        Assert.Equal([1, 2], withText[0].TokenIds); // held "Hel" went out with "lo, ", and its token with it
+        Assert.Equal(["Hel", "lo, "], withText[0].Logprobs!.Select(t => t.Text));
+        Assert.Equal([3], withText[1].TokenIds);
+        Assert.Empty(withText[2].TokenIds); // the card's token would spell it
+        Assert.Null(withText[2].Logprobs);
+    }
 }
