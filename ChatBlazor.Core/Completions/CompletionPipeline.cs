@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Serialization;
 using ChatBlazor.Core.Limits;
+using ChatBlazor.Core.Moderation;
 using ChatBlazor.Core.Orchestration;
 using ChatBlazor.Core.Routing;
 using ChatBlazor.Core.Usage;
@@ -13,8 +14,11 @@ namespace ChatBlazor.Core.Completions;
 /// <summary>Who asks: the user it counts against, the API key when it came with one, and the user's plan.</summary>
 public sealed record CompletionCaller(string UserId, Guid? ApiKeyId, Plan Plan);
 
-/// <summary>A chat turn: the system prompt, the conversation so far and the new message.</summary>
-public sealed record ChatInput(string? SystemPrompt, IReadOnlyList<ChatMessage> History, ChatMessage Next);
+/// <summary>
+/// A chat turn: the system prompt, the conversation so far and the new message, stored as
+/// <paramref name="MessageId"/> in <paramref name="ConversationId"/> (what a moderation flag points at).
+/// </summary>
+public sealed record ChatInput(string? SystemPrompt, IReadOnlyList<ChatMessage> History, ChatMessage Next, Guid? ConversationId = null, Guid? MessageId = null);
 
 /// <summary>
 /// What is asked, before the pipeline has looked at it. <see cref="Request"/> names the model and sampling and, from
@@ -39,6 +43,9 @@ public sealed record CompletionTicket(
 
     /// <summary>The caller's limits after admission, for the API's x-ratelimit headers; not carried by jobs.</summary>
     [JsonIgnore] public LimitDecision? Limits { get; init; }
+
+    /// <summary>What input moderation decided about the new input (null when it was not checked); not carried by jobs.</summary>
+    [JsonIgnore] public ModerationResult? InputModeration { get; init; }
 }
 
 /// <summary>
@@ -71,18 +78,19 @@ public sealed class CompletionHandedOffException(string message) : Exception(mes
 /// <summary>
 /// The one path of every completion, chat and API alike; nothing else calls the engine. Admission: resolve the model
 /// (the plan's model list enforced), check the caller is not already over a limit (cheap, before any tokenizing),
+/// input moderation (a block refuses here, redaction rewrites the input, so what is counted and run is redacted),
 /// render and tokenize the prompt once (the chat's oldest turns dropped by token counts until it fits), take a place
-/// among the user's concurrent replies, reserve the exact prompt plus the reply budget, input moderation. Running:
-/// generate, output moderation, then on every ending (complete, length, stop, client gone, engine error, engine host
-/// death) settle the reservation to the real count, write the one usage row and tell the usage meters.
+/// among the user's concurrent replies, reserve the exact prompt plus the reply budget. Running: generate, every
+/// piece of text through a stream redactor before anyone sees or stores it, a final check of the whole reply by the
+/// rules, then on every ending (complete, length, stop, client gone, engine error, engine host death) settle the
+/// reservation to the real count, write the one usage row and tell the usage meters.
 /// </summary>
 public sealed class CompletionPipeline(
     IInferenceEngine engine, RateLimiter limiter, ConcurrentReplies running, UsageLedger ledger,
-    IEnumerable<ICompletionModerator> moderators, IEnumerable<IUsageMeter> meters, TimeProvider clock, ILogger<CompletionPipeline> log,
+    ModerationService moderation, IEnumerable<IUsageMeter> meters, TimeProvider clock, ILogger<CompletionPipeline> log,
     ModelCatalog catalog, IEnumerable<IModelStates> states)
 {
     private readonly IModelStates? _states = states.FirstOrDefault();
-    private readonly ICompletionModerator[] _moderators = [.. moderators];
     private readonly IUsageMeter[] _meters = [.. meters];
 
     /// <summary>The models served and enabled.</summary>
@@ -128,9 +136,13 @@ public sealed class CompletionPipeline(
         if (call.Metered && await limiter.CheckAsync(subject, ct) is { Admitted: false } spent)
             throw RateLimited(spent);
 
-        var (prompt, input) = Prepare(call, model);
-        if (route is not null && call.Chat is not null)
-            route = route with { Messages = prompt.Messages }; // the turns that fit, as a fallback will render them
+        ModerationResult? moderated;
+        (call, moderated) = await ModerateInputAsync(call, ct);
+        request = call.Request with { Model = request.Model };
+        var prompt = Prepare(call, model);
+        if (route is not null)
+            // A fallback renders the input as moderated: a chat's turns that fit, the API's messages or prompt.
+            route = call.Chat is not null ? route with { Messages = prompt.Messages } : route with { Messages = request.Messages, Prompt = request.Prompt };
         var budget = Math.Min(sampling.MaxTokens, model.ContextWindow - prompt.Tokens.Count);
         if (budget < 1)
             throw new CompletionRefusedException(RefusalReason.PromptTooLong,
@@ -169,20 +181,8 @@ public sealed class CompletionPipeline(
             }
         }
 
-        var ticket = new CompletionTicket(id, call.Source, caller.UserId, caller.ApiKeyId, runRequest, prompt.Tokens.Count, prompt.DroppedMessages,
-            limits?.Reservation, holdsSlot, clock.GetUtcNow(), plan.Name, route) { Limits = limits };
-        try
-        {
-            foreach (var moderator in _moderators)
-                if (await moderator.ReviewInputAsync(ticket, input, ct) is { Allowed: false } blocked)
-                    throw new CompletionRefusedException(RefusalReason.Moderated, blocked.Reason ?? "This request was refused by moderation.");
-        }
-        catch
-        {
-            await WithdrawAsync(ticket);
-            throw;
-        }
-        return ticket;
+        return new CompletionTicket(id, call.Source, caller.UserId, caller.ApiKeyId, runRequest, prompt.Tokens.Count, prompt.DroppedMessages,
+            limits?.Reservation, holdsSlot, clock.GetUtcNow(), plan.Name, route) { Limits = limits, InputModeration = moderated };
     }
 
     /// <summary>Gives back what an admitted completion holds when it will never run (its reply could not be stored).</summary>
@@ -212,8 +212,9 @@ public sealed class CompletionPipeline(
         var request = resume is { Text.Length: > 0 }
             ? ticket.Request with { AssistantPrefix = resume.Text, Sampling = ticket.Request.Sampling with { MaxTokens = Math.Max(1, ticket.Request.Sampling.MaxTokens - resume.Tokens) } }
             : ticket.Request;
-        using var filter = new CancellationTokenSource();
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop, handOff, filter.Token);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop, handOff);
+        var redactor = moderation.NewStreamRedactor();
+        var held = new HeldTokens();
         using var leaseEnd = new CancellationTokenSource();
         var lease = ticket.HoldsSlot ? KeepPlaceAsync(ticket, leaseEnd.Token) : Task.CompletedTask;
 
@@ -234,21 +235,24 @@ public sealed class CompletionPipeline(
                     {
                         chunks++;
                         (usage, finish) = (chunk.Usage ?? usage, chunk.FinishReason ?? finish);
-                        if (chunk.Text.Length > 0)
+                        var shown = chunk;
+                        if (chunk.Text.Length > 0 || chunk.FinishReason is not null)
                         {
-                            firstTokenMs ??= started.ElapsedMilliseconds;
+                            if (chunk.Text.Length > 0)
+                                firstTokenMs ??= started.ElapsedMilliseconds;
                             text.Append(chunk.Text);
-                            if (await ReviewOutputAsync(ticket, chunk.Text, final: false, cancel.Token) is { } reason)
-                            {
-                                (filterReason, finish) = (reason, null);
-                                await filter.CancelAsync();
-                                break;
-                            }
+                            // Personal data and secrets the model writes are replaced before anyone sees or stores them;
+                            // the redactor holds back a tail that may still grow into one, released at the finish.
+                            var safe = redactor.Push(chunk.Text) + (chunk.FinishReason is not null ? redactor.Flush() : "");
+                            held.Add(chunk);
+                            if (safe.Length == 0 && chunk.FinishReason is null && chunk.Usage is null)
+                                continue;
+                            shown = held.Release(chunk, safe, redactor.Held == 0);
                         }
                         try
                         {
                             // An auto request's answer names the model that gives it, as OpenAI names a dated model for an alias.
-                            await onChunk(ticket.Route is null ? chunk : chunk with { Model = request.Model });
+                            await onChunk(ticket.Route is null ? shown : shown with { Model = request.Model });
                         }
                         catch (Exception e) when (e is not OutOfMemoryException)
                         {
@@ -277,6 +281,18 @@ public sealed class CompletionPipeline(
         }
         await leaseEnd.CancelAsync();
         await lease;
+        if (redactor.Flush() is { Length: > 0 } rest && consumerError is null && !handOff.IsCancellationRequested)
+        {
+            // Stopped or failed mid-reply: what was held back is shown and kept too, redacted.
+            try
+            {
+                await onChunk(new GenerationChunk(rest, [], Model: ticket.Route is null ? null : request.Model));
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                consumerError = e;
+            }
+        }
 
         var handedOff = handOff.IsCancellationRequested || consumerError is CompletionHandedOffException;
         var status = filterReason is not null ? CompletionStatus.Filtered
@@ -286,8 +302,9 @@ public sealed class CompletionPipeline(
             : CompletionStatus.Failed;
         if (status == CompletionStatus.Failed && error is null)
             error = new EngineUnavailableException("The model's stream ended without finishing the reply.");
-        if (status is CompletionStatus.Complete or CompletionStatus.Length && await ReviewOutputAsync(ticket, text.ToString(), final: true, CancellationToken.None) is { } late)
-            (status, filterReason) = (CompletionStatus.Filtered, late);
+        if (status is CompletionStatus.Complete or CompletionStatus.Length
+            && moderation.CheckRules((resume?.Text ?? "") + text) is { Action: ModerationAction.Block } blocked)
+            (status, filterReason) = (CompletionStatus.Filtered, blocked.Reason);
 
         // The engine's own count where it gave one; otherwise what the text tokenizes to (exact in this process).
         var earlier = resume?.Tokens ?? 0;
@@ -398,8 +415,8 @@ public sealed class CompletionPipeline(
         }
     }
 
-    /// <summary>The prompt as the engine will run it, tokenized once, and the messages input moderation reads.</summary>
-    private (Prompt Prompt, IReadOnlyList<ChatMessage> Input) Prepare(CompletionCall call, ModelInfo model)
+    /// <summary>The prompt as the engine will run it, tokenized once.</summary>
+    private Prompt Prepare(CompletionCall call, ModelInfo model)
     {
         var request = call.Request;
         return Refuse(() =>
@@ -408,14 +425,14 @@ public sealed class CompletionPipeline(
             {
                 var prompt = PromptBuilder.Build(chat.SystemPrompt, chat.History, chat.Next, model.ContextWindow, request.Sampling.MaxTokens,
                     messages => engine.TokenizeChat(model.Name, messages), text => engine.Tokenize(model.Name, text).Count);
-                return (prompt, prompt.Messages);
+                return prompt;
             }
             if (request.Messages is { } messages)
-                return (Fitting(new Prompt(messages, engine.TokenizeChat(model.Name, messages), 0), model), messages);
+                return Fitting(new Prompt(messages, engine.TokenizeChat(model.Name, messages), 0), model);
             if (request.Prompt is { } text)
-                return (Fitting(new Prompt([], engine.Tokenize(model.Name, text), 0), model), [new ChatMessage("user", text)]);
+                return Fitting(new Prompt([], engine.Tokenize(model.Name, text), 0), model);
             if (request.PromptTokens is { Count: > 0 } ids)
-                return (Fitting(new Prompt([], new TokenizedPrompt(ids.Count, ids), 0), model), []);
+                return Fitting(new Prompt([], new TokenizedPrompt(ids.Count, ids), 0), model);
             throw new CompletionRefusedException(RefusalReason.InvalidRequest, "The request has no prompt.", "prompt");
         });
     }
@@ -458,13 +475,97 @@ public sealed class CompletionPipeline(
     private static CompletionRefusedException RateLimited(LimitDecision decision) =>
         new(RefusalReason.RateLimited, decision.Refusal!) { RetryAt = decision.RetryAt, Limits = decision };
 
-    private async Task<string?> ReviewOutputAsync(CompletionTicket ticket, string text, bool final, CancellationToken ct)
+    /// <summary>
+    /// Input moderation: the caller's new input — a chat's new message; the API's user and tool messages, or its
+    /// prompt — is checked (rules and classifier). The strongest decision is recorded as a flag (Flag, Review, Block);
+    /// a block refuses, naming the policy; redaction rewrites each redacted text. A chat's history (stored as it was
+    /// written, unless the settings store it redacted) has its personal data redacted by the rules again, so the
+    /// model never reads it in a later turn either. Work the platform does itself (titles) is only redacted: its input
+    /// was the user's, already checked. Token ids alone carry no text to check.
+    /// </summary>
+    private async Task<(CompletionCall Call, ModerationResult? Result)> ModerateInputAsync(CompletionCall call, CancellationToken ct)
     {
-        foreach (var moderator in _moderators)
-            if (await moderator.ReviewOutputAsync(ticket, text, final, ct) is { Allowed: false } blocked)
-                return blocked.Reason ?? "This reply was stopped by moderation.";
-        return null;
+        var request = call.Request;
+        if (!call.Metered)
+            return (call with
+            {
+                Request = request with { Messages = request.Messages?.Select(RedactMessage).ToList(), Prompt = request.Prompt is { } p ? moderation.RedactPersonalData(p) : null },
+                Chat = call.Chat is { } c ? c with { History = [.. c.History.Select(RedactMessage)], Next = RedactMessage(c.Next) } : null,
+            }, null);
+
+        ModerationResult? strongest = null;
+        string? strongestText = null;
+        ModerationResult Check(string text)
+        {
+            var result = moderation.Check(text);
+            // Of several messages the one to record: redaction alone records nothing, so any flag outranks it.
+            if (strongest is null || Rank(result.Action) > Rank(strongest.Action))
+                (strongest, strongestText) = (result, text);
+            return result;
+        }
+        ChatMessage Moderate(ChatMessage m) => m.Role is "user" or "tool" && Check(m.Content).RedactedText is { } redacted ? m with { Content = redacted } : m;
+
+        if (call.Chat is { } chat)
+        {
+            var next = Check(chat.Next.Content);
+            call = call with { Chat = chat with { History = [.. chat.History.Select(RedactMessage)], Next = chat.Next with { Content = next.RedactedText ?? chat.Next.Content } } };
+        }
+        else if (request.Messages is { } messages)
+            call = call with { Request = request with { Messages = [.. messages.Select(Moderate)] } };
+        else if (request.Prompt is { } prompt)
+            call = call with { Request = request with { Prompt = Check(prompt).RedactedText ?? prompt } };
+        if (strongest is null)
+            return (call, null);
+
+        var source = call.Source == UsageSource.Api ? ModerationSource.Api : ModerationSource.Chat;
+        var context = new ModerationContext(call.Caller.UserId, source, ModerationDirection.Input, call.Chat?.ConversationId, call.Chat?.MessageId, call.Caller.ApiKeyId);
+        await moderation.RecordAsync(context, strongestText!, strongest, ct);
+        if (strongest.Action == ModerationAction.Block)
+            throw new CompletionRefusedException(RefusalReason.Moderated, strongest.Reason + (call.Chat is not null
+                ? " Your message is saved, but it was not sent to the model."
+                : " Nothing was sent to the model."), call.Chat is null && request.Prompt is not null ? "prompt" : "messages");
+        return (call, strongest);
     }
+
+    /// <summary>
+    /// The token ids and log-probabilities of text the stream redactor holds back, given out with that text once it
+    /// is released as it came. Of text that was replaced, or released in parts, they are dropped: they would show
+    /// what was redacted, or no longer match the text they go with.
+    /// </summary>
+    private sealed class HeldTokens
+    {
+        private readonly StringBuilder _text = new();
+        private readonly List<int> _ids = [];
+        private List<SampledToken>? _logprobs;
+
+        public void Add(GenerationChunk chunk)
+        {
+            _text.Append(chunk.Text);
+            _ids.AddRange(chunk.TokenIds);
+            if (chunk.Logprobs is { } logprobs)
+                (_logprobs ??= []).AddRange(logprobs);
+        }
+
+        /// <summary><paramref name="chunk"/> carrying the released text <paramref name="safe"/>; <paramref name="drained"/>: nothing is held any more.</summary>
+        public GenerationChunk Release(GenerationChunk chunk, string safe, bool drained)
+        {
+            var whole = drained && safe == _text.ToString();
+            var shown = whole
+                ? chunk with { Text = safe, TokenIds = [.. _ids], Logprobs = _logprobs is null ? null : [.. _logprobs] }
+                : chunk with { Text = safe, TokenIds = [], Logprobs = null };
+            if (drained)
+            {
+                _text.Clear();
+                _ids.Clear();
+                _logprobs = null;
+            }
+            return shown;
+        }
+    }
+
+    private static int Rank(ModerationAction action) => action == ModerationAction.Redact ? 0 : (int)action;
+
+    private ChatMessage RedactMessage(ChatMessage m) => m with { Content = moderation.RedactPersonalData(m.Content) };
 
     /// <summary>Renews the completion's place among the user's running replies until it ends.</summary>
     private async Task KeepPlaceAsync(CompletionTicket ticket, CancellationToken ended)

@@ -154,6 +154,24 @@ public sealed class ConversationStore(IDbContextFactory<AppDbContext> dbFactory)
         return message;
     }
 
+    /// <summary>
+    /// Replaces a stored user message by its redacted text (moderation stores redacted messages when so configured),
+    /// and a title made of its first words by the redacted text's. False when the message is not a user message.
+    /// </summary>
+    public async Task<bool> RedactUserMessageAsync(Guid messageId, string redacted, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(redacted);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var message = await db.Messages.Include(m => m.Conversation).SingleOrDefaultAsync(m => m.Id == messageId && m.Role == MessageRole.User, ct);
+        if (message is null)
+            return false;
+        if (message.Conversation!.TitleSource == TitleSource.FirstWords && message.Conversation.Title == FallbackTitle(message.Content))
+            message.Conversation.Title = FallbackTitle(redacted);
+        message.Content = redacted;
+        await db.SaveChangesAsync(ct);
+        return true;
+    }
+
     /// <summary>An empty reply <paramref name="replyId"/> waiting for a worker (Queued) under <paramref name="parentId"/>, made the visible branch.</summary>
     public async Task<Message?> StartReplyAsync(string userId, Guid conversationId, Guid parentId, Guid replyId, string model, CancellationToken ct = default)
     {

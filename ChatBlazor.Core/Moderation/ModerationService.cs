@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using ChatBlazor.Core.Admin;
 using ChatBlazor.Core.Data;
+using ChatBlazor.Core.Moderation.Rules;
 using ChatBlazor.Inference.Contracts;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -48,7 +49,28 @@ public sealed class ModerationService(
 
     private readonly IModerationDetector[] _detectors = [.. detectors];
 
-    public ModerationResult Check(string text)
+    /// <summary>What is stored of a redacted message: the original (true) or the redacted text.</summary>
+    public bool StoreOriginal => settings.Current.Settings.StoreOriginal;
+
+    /// <summary>The decision about <paramref name="text"/>: the rules, the other detectors and the classifier.</summary>
+    public ModerationResult Check(string text) => Check(text, classify: true);
+
+    /// <summary>
+    /// The decision by the rules and other detectors alone, without the classifier: for a whole reply at its end
+    /// (the classifier's judgement of it comes later, from the after-completion check) and for redacting history.
+    /// </summary>
+    public ModerationResult CheckRules(string text) => Check(text, classify: false);
+
+    /// <summary>The text with the personal data its policies redact replaced by placeholders (rules only).</summary>
+    public string RedactPersonalData(string text) => text.Length == 0 ? text : CheckRules(text).RedactedText ?? text;
+
+    /// <summary>
+    /// A redactor for one streamed reply: the rules in force now, and only the findings whose category's policy
+    /// redacts, so an admin who turns redaction off for a category turns it off in replies too.
+    /// </summary>
+    public StreamRedactor NewStreamRedactor() => new(new RedactedSpans(settings.Current, _detectors));
+
+    private ModerationResult Check(string text, bool classify)
     {
         var snapshot = settings.Current;
         var findings = new List<ModerationFinding>(snapshot.Detector.Detect(text));
@@ -57,7 +79,7 @@ public sealed class ModerationService(
         var scores = ModerationCategories.All.ToDictionary(c => c, _ => 0.0, StringComparer.Ordinal);
         foreach (var f in findings)
             scores[f.Category] = Math.Max(scores.GetValueOrDefault(f.Category), f.Score);
-        if (classifier is not null)
+        if (classify && classifier is not null)
         {
             foreach (var (category, score) in classifier.Score(text))
             {
@@ -247,4 +269,12 @@ public sealed class ModerationService(
     }
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
+
+    /// <summary>The span findings of the rules (and other detectors) whose policy redacts them.</summary>
+    private sealed class RedactedSpans(ModerationSnapshot snapshot, IModerationDetector[] others) : IModerationDetector
+    {
+        public IReadOnlyList<ModerationFinding> Detect(string text) =>
+            [.. snapshot.Detector.Detect(text).Concat(others.SelectMany(d => d.Detect(text)))
+                .Where(f => f.HasSpan && snapshot.PolicyFor(f.Category).Action == ModerationAction.Redact)];
+    }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Limits;
+using ChatBlazor.Core.Moderation;
 using ChatBlazor.Core.Usage;
 using ChatBlazor.Inference.Contracts;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,7 @@ public sealed record ReplyUpdate(int Offset, string Text, CompletionStatus Statu
 /// one reaches whichever worker runs it.
 /// </summary>
 public sealed class ReplyJobs(
-    ConversationStore store, CompletionPipeline pipeline, UserPlans plans, ReplyBus bus, ReplyWorker worker, ILogger<ReplyJobs> log)
+    ConversationStore store, CompletionPipeline pipeline, UserPlans plans, ReplyBus bus, ReplyWorker worker, ModerationService moderation, ILogger<ReplyJobs> log)
 {
     /// <summary>Reply budget when the conversation sets no Max tokens: a quarter of the window, at most this.</summary>
     public const int DefaultMaxTokens = 1024;
@@ -60,7 +61,9 @@ public sealed class ReplyJobs(
         var history = path.SkipLast(1).Where(m => m.Content.Length > 0).Select(ToChat).ToList();
         var caller = new CompletionCaller(userId, null, await plans.ForUserAsync(userId, ct));
         var ticket = await pipeline.AdmitAsync(new CompletionCall(caller, UsageSource.Chat, new CompletionRequest(conversation.Model, sampling),
-            new ChatInput(settings.SystemPrompt, history, ToChat(path[^1]))), ct);
+            new ChatInput(settings.SystemPrompt, history, ToChat(path[^1]), conversationId, userMessageId)), ct);
+        if (ticket.InputModeration?.RedactedText is { } redacted && !moderation.StoreOriginal)
+            await store.RedactUserMessageAsync(userMessageId, redacted, ct); // the model got it redacted; so is what is kept
 
         Message? reply;
         try

@@ -1,6 +1,9 @@
+using ChatBlazor.Core.Admin;
 using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Limits;
+using ChatBlazor.Core.Moderation;
+using ChatBlazor.Core.Moderation.Rules;
 using ChatBlazor.Core.Replies;
 using ChatBlazor.Core.Routing;
 using ChatBlazor.Core.Tests.Conversations;
@@ -8,6 +11,7 @@ using ChatBlazor.Core.Usage;
 using ChatBlazor.Inference.Contracts;
 using ChatBlazor.Testing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -36,6 +40,9 @@ public sealed class PipelineHarness : IAsyncLifetime
     public ConversationStore Store { get; private set; } = null!;
     public UserPlans UserPlans { get; private set; } = null!;
     public string KeyPrefix { get; } = $"test-{Guid.NewGuid():N}:";
+    /// <summary>Moderation with the built-in rules and no classifier, its settings in this class's database.</summary>
+    public ModerationService Moderation { get; private set; } = null!;
+    public ModerationSettings ModerationSettings { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -47,10 +54,15 @@ public sealed class PipelineHarness : IAsyncLifetime
         Running = new ConcurrentReplies(Redis, clock, NullLogger<ConcurrentReplies>.Instance);
         Store = new ConversationStore(Database);
         UserPlans = new UserPlans(Database, Plans);
+        var options = ReplyOptions(KeyPrefix);
+        ModerationSettings = new ModerationSettings(Database, Redis, options, ModerationRules.Defaults, rules => new RuleDetector(rules), NullLogger<ModerationSettings>.Instance);
+        var users = new UserAdmin(Database, new ServiceCollection().BuildServiceProvider().GetRequiredService<IServiceScopeFactory>(), Plans,
+            new AuditLog(Database, TimeProvider.System), new SignOutBroadcast(Redis, options, NullLogger<SignOutBroadcast>.Instance), TimeProvider.System);
+        Moderation = new ModerationService(ModerationSettings, [], Database, users, TimeProvider.System, NullLogger<ModerationService>.Instance);
     }
 
     public CompletionPipeline Pipeline(IInferenceEngine engine, ModelCatalog? catalog = null) => new(engine, Limiter, Running, new UsageLedger(Database, NullLogger<UsageLedger>.Instance),
-        [], [], TimeProvider.System, NullLogger<CompletionPipeline>.Instance, catalog ?? Catalog(), []);
+        Moderation, [], TimeProvider.System, NullLogger<CompletionPipeline>.Instance, catalog ?? Catalog(), []);
 
     /// <summary>The admins' model settings as stored in this class's database (none: every model enabled as configured).</summary>
     public ModelCatalog Catalog() => new(Database, Redis, ReplyOptions(KeyPrefix), [], NullLogger<ModelCatalog>.Instance);

@@ -31,6 +31,9 @@ public sealed class SteppedEngineDouble(int contextWindow = 64) : IInferenceEngi
     public void Send(string text, FinishReason? finish = null, int completionTokens = 3) =>
         _chunks.Writer.TryWrite(() => new GenerationChunk(text, [], FinishReason: finish, Usage: finish is null ? null : new GenerationUsage(PromptOf(Requests[^1]), completionTokens)));
 
+    /// <summary>The next chunk, as given (token ids, log-probabilities).</summary>
+    public void SendChunk(GenerationChunk chunk) => _chunks.Writer.TryWrite(() => chunk);
+
     /// <summary>The next chunk fails, as a remote host dying mid-stream does.</summary>
     public void Fail(Exception error) => _chunks.Writer.TryWrite(() => throw error);
 

@@ -77,7 +77,7 @@ public sealed class ReplyBusBench(PipelineHarness harness, ITestOutputHelper out
         (options.Value.Workers, options.Value.SaveInterval) = (16, TimeSpan.FromSeconds(1)); // as shipped
         var pipeline = harness.Pipeline(new InstantEngineDouble());
         var workers = Enumerable.Range(0, 2).Select(_ => new ReplyWorker(Bus(prefix), harness.Store, pipeline, harness.UserPlans, options, NullLogger<ReplyWorker>.Instance)).ToList();
-        var jobs = new ReplyJobs(harness.Store, pipeline, harness.UserPlans, Bus(prefix), workers[0], NullLogger<ReplyJobs>.Instance);
+        var jobs = new ReplyJobs(harness.Store, pipeline, harness.UserPlans, Bus(prefix), workers[0], harness.Moderation, NullLogger<ReplyJobs>.Instance);
         var users = new List<string>(); // ten users, as the plan runs 50 replies at once for each
         for (var u = 0; u < 10; u++)
             users.Add((await harness.UserAsync()).Id);
@@ -127,7 +127,7 @@ public sealed class ReplyBusBench(PipelineHarness harness, ITestOutputHelper out
         options.Value.SaveInterval = TimeSpan.FromSeconds(1); // as shipped
         var pipeline = harness.Pipeline(new InstantEngineDouble());
         var worker = new ReplyWorker(Bus(prefix), harness.Store, pipeline, harness.UserPlans, options, NullLogger<ReplyWorker>.Instance);
-        var jobs = new ReplyJobs(harness.Store, pipeline, harness.UserPlans, Bus(prefix), worker, NullLogger<ReplyJobs>.Instance);
+        var jobs = new ReplyJobs(harness.Store, pipeline, harness.UserPlans, Bus(prefix), worker, harness.Moderation, NullLogger<ReplyJobs>.Instance);
         await worker.StartAsync(CancellationToken.None);
         var (user, _) = await harness.UserAsync();
 

@@ -27,7 +27,7 @@ public sealed class ReplyJobsTests(PipelineHarness harness) : IClassFixture<Pipe
         _workers.Add(worker);
         if (start)
             await worker.StartAsync(CancellationToken.None);
-        return (new ReplyJobs(Store, pipeline, harness.UserPlans, bus, worker, NullLogger<ReplyJobs>.Instance), worker);
+        return (new ReplyJobs(Store, pipeline, harness.UserPlans, bus, worker, harness.Moderation, NullLogger<ReplyJobs>.Instance), worker);
     }
 
     private async Task<(string User, Guid Chat, Guid Question)> AskAsync(string text, ConversationSettings? settings = null, string plan = "Free", string model = "double")
@@ -70,14 +70,15 @@ public sealed class ReplyJobsTests(PipelineHarness harness) : IClassFixture<Pipe
         var reply = (await jobs.StartAsync(user, chat, question))!.Value;
 
         await _engine.Asked.ReadAsync();
-        _engine.Send("1 2");
-        await _engine.Asked.ReadAsync(); // "1 2" handled, and saved before the next chunk is asked for
-        Assert.Equal(("1 2", CompletionStatus.Streaming), ((await StoredAsync(reply)).Content, (await StoredAsync(reply)).Status));
+        // Ends at a separator: the stream redactor holds back nothing that cannot grow into personal data.
+        _engine.Send("1, 2, ");
+        await _engine.Asked.ReadAsync(); // "1, 2, " handled, and saved before the next chunk is asked for
+        Assert.Equal(("1, 2, ", CompletionStatus.Streaming), ((await StoredAsync(reply)).Content, (await StoredAsync(reply)).Status));
 
-        _engine.Send(" 3", FinishReason.Stop);
-        Assert.Equal(("1 2 3", CompletionStatus.Complete), await FollowToTheEndAsync(jobs, user, reply));
+        _engine.Send("3", FinishReason.Stop);
+        Assert.Equal(("1, 2, 3", CompletionStatus.Complete), await FollowToTheEndAsync(jobs, user, reply));
         var stored = await StoredAsync(reply);
-        Assert.Equal(("1 2 3", CompletionStatus.Complete, 3), (stored.Content, stored.Status, stored.CompletionTokens));
+        Assert.Equal(("1, 2, 3", CompletionStatus.Complete, 3), (stored.Content, stored.Status, stored.CompletionTokens));
         Assert.NotNull(stored.TimeToFirstTokenMs);
         Assert.Equal(0.5, _engine.Request!.Sampling.Temperature); // the model's default: the conversation sets none
     }
@@ -89,21 +90,22 @@ public sealed class ReplyJobsTests(PipelineHarness harness) : IClassFixture<Pipe
         var (user, chat, question) = await AskAsync("count");
         var reply = (await jobs.StartAsync(user, chat, question))!.Value;
         await _engine.Asked.ReadAsync();
-        _engine.Send("a");
+        _engine.Send("a ");
         await _engine.Asked.ReadAsync();
-        _engine.Send("b");
+        _engine.Send("b ");
         await _engine.Asked.ReadAsync();
 
-        // A reload: the page follows the reply by its id, from what it has so far.
+        // A reload: the page follows the reply by its id, from what it has so far (whole words: the stream redactor
+        // holds back a last word that may still grow into personal data).
         await using var follower = jobs.FollowAsync(user, reply).GetAsyncEnumerator();
         Assert.True(await follower.MoveNextAsync());
-        Assert.Equal(new ReplyUpdate(0, "ab", CompletionStatus.Streaming), follower.Current);
+        Assert.Equal(new ReplyUpdate(0, "a b ", CompletionStatus.Streaming), follower.Current);
 
         _engine.Send("c", FinishReason.Stop);
         var seen = new List<ReplyUpdate>();
         while (await follower.MoveNextAsync())
             seen.Add(follower.Current);
-        Assert.Equal(new ReplyUpdate(0, "abc", CompletionStatus.Complete), seen[^1]); // the stored reply, whole
+        Assert.Equal(new ReplyUpdate(0, "a b c", CompletionStatus.Complete), seen[^1]); // the stored reply, whole
     }
 
     [Fact]
