@@ -206,14 +206,15 @@ public sealed class ModerationService(
             db.ModerationFlags.Add(flag);
             await db.SaveChangesAsync(ct);
         }
-        if (result.Action == ModerationAction.Block)
+        // What the model wrote is not the user's doing: only an admin who upholds an output flag counts it against them.
+        if (result.Action == ModerationAction.Block && context.Direction == ModerationDirection.Input)
             await ApplySuspensionPolicyAsync(context.UserId, ct);
         return flag;
     }
 
     /// <summary>
-    /// Suspends the user when their violations within the window reach the configured count: blocks an admin did not
-    /// approve, and flags an admin upheld (hid the message, warned or suspended). Off when the count is 0. Returns
+    /// Suspends the user when their violations within the window reach the configured count: blocks of their input an
+    /// admin did not approve, and flags an admin upheld (hid the message, warned or suspended). Off when the count is 0. Returns
     /// whether this call suspended them.
     /// </summary>
     public async Task<bool> ApplySuspensionPolicyAsync(string userId, CancellationToken ct = default)
@@ -226,7 +227,7 @@ public sealed class ModerationService(
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
             violations = await db.ModerationFlags.CountAsync(f => f.UserId == userId && f.CreatedAt >= since &&
-                ((f.Action == ModerationAction.Block && f.Status != ModerationFlagStatus.Approved)
+                ((f.Action == ModerationAction.Block && f.Direction == ModerationDirection.Input && f.Status == ModerationFlagStatus.Open)
                  || f.Status == ModerationFlagStatus.Hidden || f.Status == ModerationFlagStatus.Warned
                  || f.Status == ModerationFlagStatus.UserSuspended), ct);
             if (violations < policy.SuspendAfterViolations)

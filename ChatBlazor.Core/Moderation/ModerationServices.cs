@@ -20,6 +20,7 @@ public static class ModerationServices
         services.AddSingleton<ModerationSettingsSync>();
         services.AddHostedService(s => s.GetRequiredService<ModerationSettingsSync>());
         services.AddSingleton<ModerationService>();
+        services.AddSingleton<ModerationWarnings>();
         return services;
     }
 }

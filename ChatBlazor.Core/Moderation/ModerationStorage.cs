@@ -104,6 +104,8 @@ public sealed class ModerationFlag
     public string? DecidedBy { get; set; }
     public DateTimeOffset? DecidedAt { get; set; }
     public string? DecisionNote { get; set; }
+    /// <summary>When the user closed the warning an admin gave with this flag (<see cref="ModerationFlagStatus.Warned"/>).</summary>
+    public DateTimeOffset? WarningSeenAt { get; set; }
 }
 
 /// <summary>A finding as a flag keeps it (no text: the excerpt is the only text a flag stores).</summary>

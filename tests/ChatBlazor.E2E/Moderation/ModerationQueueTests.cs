@@ -65,6 +65,33 @@ public class ModerationQueueTests(BrowserApp app) : IClassFixture<BrowserApp>
         await Expect(userPage.GetByTestId("message-assistant")).Not.ToContainTextAsync("system prompt");
     }
 
+    [Fact]
+    public async Task AWarnedUserSeesTheWarningOnEveryPageUntilTheyCloseIt()
+    {
+        var (userPage, email) = await app.SignedInPageAsync();
+        var reply = await FlaggedReplyAsync(email, "Another graphic description of the fight.");
+
+        var (adminPage, _) = await app.SignedInPageAsync(Roles.Admin);
+        await adminPage.GotoAsync("/admin/moderation");
+        await Expect(adminPage.GetByTestId("admin-moderation")).ToHaveAttributeAsync("data-interactive", "true");
+        var flag = adminPage.Locator($"[data-testid=admin-flag][data-flag='{reply.FlagId}']");
+        await flag.Locator("input").First.FillAsync("Please keep violent detail out of your chats.");
+        await flag.GetByTestId("admin-flag-warn").ClickAsync();
+        await Expect(flag).ToHaveCountAsync(0);
+
+        await userPage.GotoAsync("/account/api-keys");
+        var warning = userPage.Locator($"[data-testid=moderation-warning][data-flag='{reply.FlagId}']");
+        await Expect(warning.GetByTestId("moderation-warning-reason")).ToHaveTextAsync("Please keep violent detail out of your chats.");
+        await Expect(warning).ToContainTextAsync("Repeated violations lead to the suspension of your account.");
+        await Expect(warning.GetByTestId("moderation-warning-link")).ToHaveAttributeAsync("href", $"chat/{reply.ConversationId}");
+        await warning.GetByTestId("moderation-warning-read").ClickAsync();
+        await Expect(warning).ToHaveCountAsync(0);
+
+        await userPage.GotoAsync($"/chat/{reply.ConversationId}");
+        await Expect(userPage.GetByTestId("message-assistant")).ToContainTextAsync("graphic description");
+        await Expect(userPage.GetByTestId("moderation-warning")).ToHaveCountAsync(0);
+    }
+
     /// <summary>A conversation of the user's: a question and <paramref name="content"/> as its reply.</summary>
     private async Task<(Guid ConversationId, Guid ReplyId)> ConversationAsync(string email, string content)
     {

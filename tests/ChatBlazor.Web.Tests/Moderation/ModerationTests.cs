@@ -202,6 +202,60 @@ public class ModerationTests(ModerationTests.Factory app) : IClassFixture<Modera
     }
 
     [Fact]
+    public async Task BlocksOfWhatTheModelWroteCountAgainstTheUserOnlyOnceAnAdminUpholdsThem()
+    {
+        await Admin.SaveSettingsAsync(Moderator, storeOriginal: true, suspendAfterViolations: 2, suspendWindowDays: 7);
+        try
+        {
+            var (user, _) = await NewUserAsync();
+            var flags = new List<ModerationFlag>();
+            for (var i = 0; i < 2; i++)
+            {
+                var reply = await NewReplyAsync(user, $"Sure: {ModerationSamples.Override}.");
+                var context = new ModerationContext(user, ModerationSource.OutputCheck, ModerationDirection.Output, reply.ConversationId, reply.Id);
+                var result = Moderation.Check(reply.Content);
+                Assert.Equal(ModerationAction.Block, result.Action);
+                flags.Add((await Moderation.RecordAsync(context, reply.Content, result))!);
+            }
+            Assert.False((await app.Services.GetRequiredService<UserAdmin>().GetAsync(user))!.User.Suspended);
+
+            await Admin.DecideAsync(Moderator, flags[0].Id, FlagDecision.Hide, null);
+            Assert.False((await app.Services.GetRequiredService<UserAdmin>().GetAsync(user))!.User.Suspended);
+            await Admin.DecideAsync(Moderator, flags[1].Id, FlagDecision.Warn, null);
+            Assert.True((await app.Services.GetRequiredService<UserAdmin>().GetAsync(user))!.User.Suspended);
+        }
+        finally
+        {
+            await Admin.SaveSettingsAsync(Moderator, storeOriginal: true, suspendAfterViolations: 5, suspendWindowDays: 7);
+        }
+    }
+
+    [Fact]
+    public async Task AWarningIsShownToItsUserOnlyUntilTheyHaveReadIt()
+    {
+        var warnings = app.Services.GetRequiredService<ModerationWarnings>();
+        var (user, _) = await NewUserAsync();
+        var (other, _) = await NewUserAsync();
+        var reply = await NewReplyAsync(user, "[score hate=0.9] a hateful reply");
+        var flag = await Moderation.RecordAsync(new ModerationContext(user, ModerationSource.OutputCheck, ModerationDirection.Output, reply.ConversationId, reply.Id),
+            reply.Content, Moderation.Check(reply.Content));
+        var approved = await Moderation.RecordAsync(new ModerationContext(user, ModerationSource.Chat, ModerationDirection.Input), "[score hate=0.9]", Moderation.Check("[score hate=0.9]"));
+        await Admin.DecideAsync(Moderator, approved!.Id, FlagDecision.Approve, "Fine.");
+        Assert.Empty(await warnings.UnreadAsync(user));
+
+        await Admin.DecideAsync(Moderator, flag!.Id, FlagDecision.Warn, "Keep it civil.");
+
+        var warning = Assert.Single(await warnings.UnreadAsync(user));
+        Assert.Equal((flag.Id, "Keep it civil.", (Guid?)reply.ConversationId, ModerationCategories.Hate), (warning.FlagId, warning.Reason, warning.ConversationId, warning.Category));
+        Assert.Empty(await warnings.UnreadAsync(other));
+        Assert.False(await warnings.MarkReadAsync(other, flag.Id));
+        Assert.Single(await warnings.UnreadAsync(user));
+        Assert.True(await warnings.MarkReadAsync(user, flag.Id));
+        Assert.Empty(await warnings.UnreadAsync(user));
+        Assert.False(await warnings.MarkReadAsync(user, flag.Id));
+    }
+
+    [Fact]
     public async Task AnInvalidPatternIsRefusedWithAClearErrorAndAValidRuleAppliesAtOnce()
     {
         var bad = await Assert.ThrowsAsync<ModerationAdminException>(() =>
