@@ -94,7 +94,7 @@ internal static class CompletionEndpoints
         RefusalReason.RateLimited => (StatusCodes.Status429TooManyRequests,
             new ErrorBody(e.Message, e.Limits?.Refused == LimitKind.RequestsPerMinute ? "requests" : "tokens", null, "rate_limit_exceeded")),
         RefusalReason.TooManyRunning => (StatusCodes.Status429TooManyRequests, new ErrorBody(e.Message, "requests", null, "concurrent_requests_exceeded")),
-        RefusalReason.Moderated => (StatusCodes.Status400BadRequest, new ErrorBody(e.Message, "invalid_request_error", "messages", "content_policy_violation")),
+        RefusalReason.Moderated => (StatusCodes.Status400BadRequest, new ErrorBody(e.Message, "invalid_request_error", e.Param, "content_policy_violation")),
         RefusalReason.TemplateFailed => (StatusCodes.Status500InternalServerError, new ErrorBody(e.Message, "server_error", null, "chat_template_error")),
         _ => (StatusCodes.Status400BadRequest, new ErrorBody(e.Message, "invalid_request_error", e.Param, null)),
     };
