@@ -74,8 +74,8 @@ public sealed class WebProcess : IAsyncDisposable
             catch (TaskCanceledException)
             {
             }
-            if (deadline.Elapsed > TimeSpan.FromSeconds(90))
-                throw new TimeoutException($"The web process was not ready after 90 s:\n{Output}");
+            if (deadline.Elapsed > TimeSpan.FromSeconds(180))
+                throw new TimeoutException($"The web process was not ready after 180 s:\n{Output}");
             await Task.Delay(100); // polling a condition, not a timed assertion
         }
     }
