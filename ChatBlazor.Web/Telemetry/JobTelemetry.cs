@@ -5,8 +5,8 @@ using Hangfire.Server;
 namespace ChatBlazor.Web.Telemetry;
 
 /// <summary>
-/// A Hangfire server filter (meter <see cref="Name"/>): every job this instance performs, by job (class and method,
-/// a fixed set) and outcome (succeeded, failed), and how long it ran.
+/// A Hangfire server filter (meter <see cref="Name"/>): every job this instance performs, by job (<c>hangfire_job</c>: class and method,
+/// a fixed set; not <c>job</c>, which Prometheus gives each target) and outcome (succeeded, failed), and how long it ran.
 /// </summary>
 public sealed class JobTelemetry : IServerFilter
 {
@@ -26,7 +26,7 @@ public sealed class JobTelemetry : IServerFilter
     public void OnPerformed(PerformedContext context)
     {
         var job = context.BackgroundJob.Job;
-        var name = new KeyValuePair<string, object?>("job", $"{job.Type.Name}.{job.Method.Name}");
+        var name = new KeyValuePair<string, object?>("hangfire_job", $"{job.Type.Name}.{job.Method.Name}");
         var failed = context.Exception is not null && !context.ExceptionHandled;
         Runs.Add(1, name, new("outcome", failed ? "failed" : "succeeded"));
         if (context.Items.TryGetValue(StartedKey, out var started) && started is long timestamp)
