@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Sampling;
@@ -37,5 +39,34 @@ public class ServeEndToEndTests(TinyModel tiny) : IClassFixture<TinyModel>
         Assert.Equal(new GenerationUsage(prompt.Length, 12), served[^1].Usage);
         Assert.Equal(12, recorder.Sum("chatblazor_generation_tokens", model.Name));
         Assert.Matches($"(?m)^chatblazor_generation_tokens_total\\{{[^}}]*model_name=\"{Regex.Escape(model.Name)}\"[^}}]*\\}} 12( |$)", await host.Client.GetStringAsync("metrics"));
+    }
+
+    [Fact]
+    public async Task TheHostContinuesTheCallersTrace()
+    {
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is EngineMetrics.MeterName or "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var engine = new InferenceEngine([tiny.Model]);
+        await using var host = await TestHost.StartAsync(engine, engine.Metrics);
+        var remote = await RemoteEngine.ConnectAsync(host.Client);
+
+        // The web app's side: a span current while its HttpClient calls the host, which sends it as traceparent.
+        using (var caller = new Activity("web app call").SetIdFormat(ActivityIdFormat.W3C).Start())
+        {
+            await CollectAsync(remote.GenerateAsync(new CompletionRequest(tiny.Model.Name, SamplingParams.Greedy with { MaxTokens = 2 }, PromptTokens: [72, 101])));
+            caller.Stop();
+
+            var ours = stopped.Where(a => a.TraceId == caller.TraceId).ToList();
+            // Under the caller's span (directly, or through HttpClient's own client span when that is listened to).
+            var server = Assert.Single(ours, a => a.Kind == ActivityKind.Server);
+            var generate = Assert.Single(ours, a => a.OperationName == "engine.generate");
+            Assert.Equal(server.SpanId, generate.ParentSpanId);
+        }
     }
 }
