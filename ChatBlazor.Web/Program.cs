@@ -11,6 +11,7 @@ using ChatBlazor.Web.Moderation;
 using ChatBlazor.Web.Operator;
 using ChatBlazor.Web.Security;
 using ChatBlazor.Web.Shell;
+using ChatBlazor.Web.Telemetry;
 
 var command = OperatorCommand.Parse(args);
 var builder = WebApplication.CreateBuilder(command is null ? args : []);
@@ -27,6 +28,7 @@ builder.AddApi();
 builder.AddAdmin();
 builder.AddModeration();
 builder.AddBilling();
+builder.AddTelemetry();
 builder.AddShell();
 
 var app = builder.Build();
@@ -34,6 +36,7 @@ var app = builder.Build();
 if (command is not null)
     return await command.RunAsync(app.Services, Console.Out, Console.Error);
 
+app.MapMetrics(); // before request logging: scrapes every few seconds would flood it
 app.UseStructuredRequestLogging();
 app.UseShell();
 app.MapHealth();

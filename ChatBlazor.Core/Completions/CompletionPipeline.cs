@@ -116,6 +116,8 @@ public sealed class CompletionPipeline(
     public async Task<CompletionTicket> AdmitAsync(CompletionCall call, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(call);
+        using var activity = CompletionTelemetry.Source.StartActivity("completion.admit");
+        activity?.SetTag("chatblazor.source", call.Source);
         var (caller, request) = (call.Caller, call.Request);
         var plan = caller.Plan;
         AutoRoute? route = null;
@@ -134,7 +136,10 @@ public sealed class CompletionPipeline(
 
         var subject = new LimitSubject(caller.UserId, caller.ApiKeyId, plan);
         if (call.Metered && await limiter.CheckAsync(subject, ct) is { Admitted: false } spent)
+        {
+            CompletionTelemetry.Refused(spent.Refused);
             throw RateLimited(spent);
+        }
 
         ModerationResult? moderated;
         (call, moderated) = await ModerateInputAsync(call, ct);
@@ -158,12 +163,18 @@ public sealed class CompletionPipeline(
         {
             var tokens = (long)prompt.Tokens.Count + budget;
             if (tokens > plan.TokensPerMinute)
+            {
+                CompletionTelemetry.Refused(null, "request_size");
                 throw new CompletionRefusedException(RefusalReason.TooLarge,
                     $"This request may use {tokens:N0} tokens ({prompt.Tokens.Count:N0} in the prompt + a reply of up to {budget:N0}), more than your {plan.Name} plan's {plan.TokensPerMinute:N0} tokens per minute. Lower max_tokens or shorten the prompt.",
                     "max_tokens");
+            }
             if (!await running.TryAcquireAsync(caller.UserId, id, plan.ConcurrentReplies))
+            {
+                CompletionTelemetry.Refused(null, "concurrent_replies");
                 throw new CompletionRefusedException(RefusalReason.TooManyRunning,
                     $"You already have {plan.ConcurrentReplies} {(plan.ConcurrentReplies == 1 ? "reply" : "replies")} in progress, as many as your {plan.Name} plan runs at once. Wait for one to finish or stop it, then try again.");
+            }
             holdsSlot = true;
             try
             {
@@ -177,9 +188,12 @@ public sealed class CompletionPipeline(
             if (!limits.Admitted)
             {
                 await running.ReleaseAsync(caller.UserId, id);
+                CompletionTelemetry.Refused(limits.Refused);
                 throw RateLimited(limits);
             }
+            CompletionTelemetry.Admitted();
         }
+        activity?.SetTag("gen_ai.request.model", model.Name);
 
         return new CompletionTicket(id, call.Source, caller.UserId, caller.ApiKeyId, runRequest, prompt.Tokens.Count, prompt.DroppedMessages,
             limits?.Reservation, holdsSlot, clock.GetUtcNow(), plan.Name, route) { Limits = limits, InputModeration = moderated };
@@ -207,7 +221,12 @@ public sealed class CompletionPipeline(
     {
         ArgumentNullException.ThrowIfNull(ticket);
         ArgumentNullException.ThrowIfNull(onChunk);
+        using var activity = CompletionTelemetry.Source.StartActivity("completion.run");
+        activity?.SetTag("gen_ai.request.model", ticket.Model);
+        activity?.SetTag("chatblazor.source", ticket.Source);
+        CompletionTelemetry.ReplyStarted(ticket.Model, ticket.Source);
         var started = Stopwatch.StartNew();
+        var lastText = TimeSpan.Zero;
         var fallbacks = new Queue<string>(resume is null ? ticket.Route?.Fallbacks ?? [] : []); // a resumed reply keeps its model
         var request = resume is { Text.Length: > 0 }
             ? ticket.Request with { AssistantPrefix = resume.Text, Sampling = ticket.Request.Sampling with { MaxTokens = Math.Max(1, ticket.Request.Sampling.MaxTokens - resume.Tokens) } }
@@ -239,7 +258,12 @@ public sealed class CompletionPipeline(
                         if (chunk.Text.Length > 0 || chunk.FinishReason is not null)
                         {
                             if (chunk.Text.Length > 0)
+                            {
+                                if (firstTokenMs is not null)
+                                    CompletionTelemetry.TextGap(ticket.Model, ticket.Source, started.Elapsed - lastText);
                                 firstTokenMs ??= started.ElapsedMilliseconds;
+                                lastText = started.Elapsed;
+                            }
                             text.Append(chunk.Text);
                             // Personal data and secrets the model writes are replaced before anyone sees or stores them;
                             // the redactor holds back a tail that may still grow into one, released at the finish.
@@ -319,8 +343,12 @@ public sealed class CompletionPipeline(
         };
         if (error is not null)
             log.LogWarning(error, "Completion {CompletionId} on {Model} failed", ticket.Id, request.Model);
+        activity?.SetTag("chatblazor.status", status.ToString().ToLowerInvariant());
+        if (error is not null)
+            activity?.SetStatus(ActivityStatusCode.Error, error.Message);
         if (handedOff)
             return result;
+        CompletionTelemetry.ReplyFinished(ticket.Model, ticket.Source, result);
         if (beforeSettle is not null)
         {
             try

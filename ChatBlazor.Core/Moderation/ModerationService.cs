@@ -206,6 +206,7 @@ public sealed class ModerationService(
             db.ModerationFlags.Add(flag);
             await db.SaveChangesAsync(ct);
         }
+        ModerationTelemetry.Flagged(result.Category, result.Action, context.Direction);
         // What the model wrote is not the user's doing: only an admin who upholds an output flag counts it against them.
         if (result.Action == ModerationAction.Block && context.Direction == ModerationDirection.Input)
             await ApplySuspensionPolicyAsync(context.UserId, ct);

@@ -7,8 +7,12 @@ using StackExchange.Redis;
 
 namespace ChatBlazor.Core.Replies;
 
-/// <summary>A reply to run: which message it fills and the admitted completion that produces it.</summary>
-public sealed record ReplyJob(Guid ReplyId, Guid ConversationId, CompletionTicket Ticket);
+/// <summary>
+/// A reply to run: which message it fills and the admitted completion that produces it; when it was enqueued and the
+/// W3C <c>traceparent</c> of the span that enqueued it, so the worker that claims it continues the same trace (both
+/// null in jobs from before they existed).
+/// </summary>
+public sealed record ReplyJob(Guid ReplyId, Guid ConversationId, CompletionTicket Ticket, DateTimeOffset? EnqueuedAt = null, string? TraceParent = null);
 
 /// <summary>A job as a worker holds it: its entry in the job stream and what it asks.</summary>
 public sealed record ClaimedJob(string EntryId, ReplyJob Job);
@@ -155,7 +159,7 @@ public sealed class ReplyBus(IConnectionMultiplexer redis, IOptions<ReplyOptions
 
     /// <summary>Gives a running job back for another worker to continue at once (this one is shutting down).</summary>
     public async Task<bool> HandBackAsync(string consumer, ClaimedJob claimed) =>
-        (long)await Db.ScriptEvaluateAsync(HandBackScript, [Jobs], [Group, consumer, claimed.EntryId, Serialize(claimed.Job), WakeChannel.ToString()]) == 1;
+        (long)await Db.ScriptEvaluateAsync(HandBackScript, [Jobs], [Group, consumer, claimed.EntryId, Serialize(claimed.Job with { EnqueuedAt = DateTimeOffset.UtcNow }), WakeChannel.ToString()]) == 1;
 
     /// <summary>Whether the reply still has a job in the queue (waiting, running, or waiting to be taken over).</summary>
     public async Task<bool> HasJobAsync(Guid replyId) => await Db.SetContainsAsync(LiveJobs, replyId.ToString("N"));

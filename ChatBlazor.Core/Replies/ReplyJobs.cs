@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using ChatBlazor.Core.Completions;
@@ -81,7 +82,8 @@ public sealed class ReplyJobs(
             return null;
         }
 
-        var job = new ReplyJob(reply.Id, conversationId, ticket);
+        using var enqueue = ReplyTelemetry.StartEnqueue(reply.Id);
+        var job = new ReplyJob(reply.Id, conversationId, ticket, DateTimeOffset.UtcNow, Activity.Current?.Id);
         try
         {
             await bus.EnqueueAsync(job);

@@ -48,6 +48,8 @@ public sealed class ReplyWorker(
         public Task Task { get; set; } = Task.CompletedTask;
         /// <summary>The reply has ended and its job is acknowledged; what is left (a title) needs no claim or heartbeat.</summary>
         public bool Ended { get; set; }
+        /// <summary>Claimed from a worker that went silent, rather than new.</summary>
+        public bool TakenOver { get; init; }
     }
 
     /// <summary>Runs a job in this process without the queue (it could not be enqueued: Redis is down).</summary>
@@ -88,7 +90,7 @@ public sealed class ReplyWorker(
                     {
                         nextTakeover = clock.Elapsed + _options.ClaimAfter / 2;
                         foreach (var job in await bus.ClaimStaleAsync(Consumer, _options.ClaimAfter, Free()))
-                            Start(new Run(job, job.Job));
+                            Start(new Run(job, job.Job) { TakenOver = true });
                     }
                     if (Free() > 0)
                         foreach (var job in await bus.ReadNewAsync(Consumer, Free()))
@@ -153,6 +155,8 @@ public sealed class ReplyWorker(
             return; // already running here (claimed twice across a reconnect)
         run.Task = Task.Run(async () =>
         {
+            ReplyTelemetry.RunStarted();
+            using var activity = ReplyTelemetry.StartRun(run.Job, run.TakenOver, DateTimeOffset.UtcNow);
             try
             {
                 await RunAsync(run);
@@ -164,6 +168,7 @@ public sealed class ReplyWorker(
             }
             finally
             {
+                ReplyTelemetry.RunEnded();
                 _running.TryRemove(run.Job.ReplyId, out _);
                 run.Stop.Dispose();
                 run.HandOff.Dispose();

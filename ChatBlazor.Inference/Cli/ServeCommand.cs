@@ -1,18 +1,20 @@
 using System.ComponentModel.DataAnnotations;
+using System.Net;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Serving;
 
 namespace ChatBlazor.Inference.Cli;
 
 /// <summary>
-/// <c>serve --model NAME=DIR [--model NAME=DIR]... --urls http://127.0.0.1:PORT [--max-running N] [--max-queued N]</c>:
-/// loads the models and answers the OpenAI API until Ctrl+C or SIGTERM.
+/// <c>serve --model NAME=DIR [--model NAME=DIR]... --urls http://127.0.0.1:PORT [--max-running N] [--max-queued N] [--metrics-allow CIDR,...]</c>:
+/// loads the models and answers the OpenAI API until Ctrl+C or SIGTERM. <c>/metrics</c> answers loopback and the
+/// <c>--metrics-allow</c> networks only.
 /// </summary>
 internal static class ServeCommand
 {
     internal sealed record ModelSpec(string Name, string Directory);
 
-    internal sealed record Settings(IReadOnlyList<ModelSpec> Models, string Urls, EngineOptions Options);
+    internal sealed record Settings(IReadOnlyList<ModelSpec> Models, string Urls, EngineOptions Options, IReadOnlyList<IPNetwork> MetricsNetworks);
 
     // EngineOptions' property names, as the options a user typed.
     private static readonly Dictionary<string, string> OptionNames = new()
@@ -24,9 +26,9 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(Args args)
     {
         var settings = Parse(args);
-        var metrics = new EngineMetrics();
+        using var metrics = new EngineMetrics();
         using var engine = new InferenceEngine(settings.Models.Select(m => LoadedModel.Load(m.Directory, m.Name)), settings.Options, metrics);
-        await using var app = OpenAiHost.Build(engine, metrics, settings.Urls);
+        await using var app = OpenAiHost.Build(engine, metrics, settings.Urls, metricsNetworks: settings.MetricsNetworks);
         await app.RunAsync(); // ends on Ctrl+C or SIGTERM, after in-flight requests finish
         return 0;
     }
@@ -61,7 +63,16 @@ internal static class ServeCommand
             var option = problem.MemberNames.Select(n => OptionNames.GetValueOrDefault(n)).FirstOrDefault(n => n is not null) ?? "options";
             throw new UsageException($"{option}: {problem.ErrorMessage}");
         }
-        return new Settings(models, urls, options);
+        IReadOnlyList<IPNetwork> networks;
+        try
+        {
+            networks = MetricsEndpoint.ParseNetworks(args.All("metrics-allow").SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries)), "--metrics-allow");
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        return new Settings(models, urls, options, networks);
     }
 
     private static ModelSpec ParseModel(string spec)

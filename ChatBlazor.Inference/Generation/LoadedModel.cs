@@ -24,6 +24,9 @@ public sealed class LoadedModel
     }
 
     public string Name { get; }
+
+    /// <summary>The same weights served under another name (an alias; tests tell engines apart by it).</summary>
+    public LoadedModel Named(string name) => new(name, Directory, Model, Tokenizer, ChatTemplate, Defaults, EosTokenIds);
     public string Directory { get; }
     public LlamaModel Model { get; }
     public Tokenizer? Tokenizer { get; }

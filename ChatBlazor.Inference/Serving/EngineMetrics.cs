@@ -1,160 +1,124 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 
 namespace ChatBlazor.Inference.Serving;
 
 /// <summary>
-/// The engine's Prometheus metrics, labelled by model, in the text exposition format (names follow vLLM's, so
-/// existing dashboards read them). Written by the scheduler, read by <c>GET /metrics</c>.
+/// The engine's figures, labelled by model (<c>model_name</c>), as <see cref="System.Diagnostics.Metrics"/>
+/// instruments of the meter <see cref="MeterName"/>: an exporter (Prometheus at <c>/metrics</c>, OTLP) turns them into
+/// series whose names follow vLLM's, so existing dashboards read them. Written by the scheduler; the recent window
+/// behind <see cref="ModelStatus"/> (the console, <c>GET /status</c>) is kept here too.
 /// </summary>
-public sealed class EngineMetrics
+/// <remarks>
+/// One meter per process, its instruments static: exporters subscribe to meters by name, and identical instruments
+/// of several meter instances share one stream that dies with the first instance disposed. The gauges read every live
+/// <see cref="EngineMetrics"/> (a host has one, the web app one for its in-process engine, a test process many, which
+/// tell their figures apart by model name).
+/// </remarks>
+public sealed class EngineMetrics : IDisposable
 {
-    private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+    /// <summary>The meter (and activity source) of the engine.</summary>
+    public const string MeterName = "ChatBlazor.Inference.Engine";
+
+    /// <summary>Spans of generation, from a request's arrival to its last token.</summary>
+    public static readonly ActivitySource Source = new(MeterName);
+
+    internal static readonly Meter Meter = new(MeterName);
+
+    // Seconds: from a few milliseconds (a token of a small model) to a minute (a long reply queued behind others).
+    private static readonly InstrumentAdvice<double> LatencyBuckets = new() { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] };
+
+    private static readonly Counter<long> PromptTokens = Meter.CreateCounter<long>("chatblazor_prompt_tokens", "{token}", "Prompt tokens processed (prefix-cache hits excluded).");
+    private static readonly Counter<long> GenerationTokens = Meter.CreateCounter<long>("chatblazor_generation_tokens", "{token}", "Tokens generated.");
+    private static readonly Counter<long> Preemptions = Meter.CreateCounter<long>("chatblazor_num_preemptions", "{sequence}", "Sequences preempted for memory and recomputed later.");
+    private static readonly Counter<long> RequestsFinished = Meter.CreateCounter<long>("chatblazor_request_success", "{request}", "Finished requests by finish reason.");
+    private static readonly Counter<long> PrefixQueries = Meter.CreateCounter<long>("chatblazor_prefix_cache_queries", "{token}", "Prompt tokens looked up in the prefix cache.");
+    private static readonly Counter<long> PrefixHits = Meter.CreateCounter<long>("chatblazor_prefix_cache_hits", "{token}", "Prompt tokens found in the prefix cache (not computed again).");
+    private static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram("chatblazor_time_to_first_token", "s", "Time from arrival to the first generated token.", advice: LatencyBuckets);
+    private static readonly Histogram<double> InterTokenLatency = Meter.CreateHistogram("chatblazor_inter_token_latency", "s", "Time between consecutive tokens of a stream.", advice: LatencyBuckets);
+    private static readonly Histogram<double> EndToEndLatency = Meter.CreateHistogram("chatblazor_e2e_request_latency", "s", "Time from arrival to the last token.", advice: LatencyBuckets);
+    private static readonly Histogram<double> QueueTime = Meter.CreateHistogram("chatblazor_request_queue_time", "s", "Time spent waiting for admission.", advice: LatencyBuckets);
+
+    private static readonly ConcurrentDictionary<EngineMetrics, byte> Live = new(ReferenceEqualityComparer.Instance);
+
+    static EngineMetrics()
+    {
+        Meter.CreateObservableGauge("chatblazor_num_requests_running", () => Gauge(m => m.Running), "{sequence}", "Sequences in the running batch.");
+        Meter.CreateObservableGauge("chatblazor_num_requests_waiting", () => Gauge(m => m.Waiting), "{request}", "Requests queued for admission.");
+        Meter.CreateObservableGauge("chatblazor_kv_cache_usage_perc", () => Gauge(m => m.KvCacheUsage), description: "Fraction of the KV cache memory in use (0 to 1).");
+    }
 
     private readonly ConcurrentDictionary<string, ModelMetrics> _models = new();
 
-    public ModelMetrics For(string model) => _models.GetOrAdd(model, _ => new ModelMetrics());
+    public EngineMetrics() => Live.TryAdd(this, 0);
+
+    public ModelMetrics For(string model) => _models.GetOrAdd(model, name => new ModelMetrics(name));
 
     /// <summary>Forgets an unloaded model, so a stale load is never shown for it.</summary>
     public void Remove(string model) => _models.TryRemove(model, out _);
 
+    /// <summary>Stops showing this engine's gauges (the engine was disposed).</summary>
+    public void Dispose() => Live.TryRemove(this, out _);
+
+    private static List<Measurement<T>> Gauge<T>(Func<ModelMetrics, T> value) where T : struct =>
+        [.. Live.Keys.SelectMany(e => e._models.Values).Select(m => new Measurement<T>(value(m), m.Tag))];
+
     public sealed class ModelMetrics
     {
-        private readonly Lock _lock = new();
-        internal readonly Histogram TimeToFirstToken = new(LatencyBuckets);
-        internal readonly Histogram InterTokenLatency = new(LatencyBuckets);
-        internal readonly Histogram EndToEndLatency = new(LatencyBuckets);
-        internal readonly Histogram QueueTime = new(LatencyBuckets);
-        internal long PromptTokens, GenerationTokens, Preemptions;
-        internal readonly Dictionary<string, long> FinishedByReason = [];
-        internal int Running, Waiting;
-        internal double KvCacheUsage;
-        internal readonly RecentWindow Recent = new();
+        private readonly RecentWindow _recent = new();
+        private volatile LoadState _load = new(0, 0, 0);
 
-        public void SetLoad(int running, int waiting, double kvCacheUsage)
-        {
-            lock (_lock)
-                (Running, Waiting, KvCacheUsage) = (running, waiting, kvCacheUsage);
-        }
+        internal ModelMetrics(string model) => Tag = new("model_name", model);
 
-        public void AddPromptTokens(long count) => Interlocked.Add(ref PromptTokens, count);
+        internal KeyValuePair<string, object?> Tag { get; }
+        internal int Running => _load.Running;
+        internal int Waiting => _load.Waiting;
+        internal double KvCacheUsage => _load.KvCacheUsage;
+
+        public void SetLoad(int running, int waiting, double kvCacheUsage) => _load = new(running, waiting, kvCacheUsage);
+
+        public void AddPromptTokens(long count) => PromptTokens.Add(count, Tag);
 
         public void AddGenerationTokens(long count)
         {
-            Interlocked.Add(ref GenerationTokens, count);
-            Recent.AddTokens(count);
+            GenerationTokens.Add(count, Tag);
+            _recent.AddTokens(count);
         }
 
-        public void AddPreemption() => Interlocked.Increment(ref Preemptions);
+        public void AddPreemption() => Preemptions.Add(1, Tag);
 
-        public void ObserveQueueTime(TimeSpan t) => QueueTime.Observe(t.TotalSeconds);
+        /// <summary>A prompt of <paramref name="tokens"/> tokens was admitted with <paramref name="cached"/> of them from the prefix cache.</summary>
+        public void ObservePrefixLookup(int tokens, int cached)
+        {
+            PrefixQueries.Add(tokens, Tag);
+            PrefixHits.Add(cached, Tag);
+        }
+
+        public void ObserveQueueTime(TimeSpan t) => QueueTime.Record(t.TotalSeconds, Tag);
 
         public void ObserveTimeToFirstToken(TimeSpan t)
         {
-            TimeToFirstToken.Observe(t.TotalSeconds);
-            Recent.AddFirstToken(t);
+            TimeToFirstToken.Record(t.TotalSeconds, Tag);
+            _recent.AddFirstToken(t);
+        }
+
+        public void ObserveInterTokenLatency(TimeSpan t) => InterTokenLatency.Record(t.TotalSeconds, Tag);
+
+        public void ObserveFinished(string reason, TimeSpan endToEnd)
+        {
+            EndToEndLatency.Record(endToEnd.TotalSeconds, Tag);
+            RequestsFinished.Add(1, Tag, new("finished_reason", reason));
         }
 
         /// <summary>The figures of the console and of <c>GET /status</c>.</summary>
         public ModelStatus Status(string model)
         {
-            var (running, waiting, kv, _) = Snapshot();
-            var (tokensPerSecond, firstTokenMs) = Recent.Read();
-            return new ModelStatus(model, running, waiting, kv, tokensPerSecond, firstTokenMs);
+            var load = _load;
+            var (tokensPerSecond, firstTokenMs) = _recent.Read();
+            return new ModelStatus(model, load.Running, load.Waiting, load.KvCacheUsage, tokensPerSecond, firstTokenMs);
         }
 
-        public void ObserveInterTokenLatency(TimeSpan t) => InterTokenLatency.Observe(t.TotalSeconds);
-
-        public void ObserveFinished(string reason, TimeSpan endToEnd)
-        {
-            EndToEndLatency.Observe(endToEnd.TotalSeconds);
-            lock (_lock)
-                FinishedByReason[reason] = FinishedByReason.GetValueOrDefault(reason) + 1;
-        }
-
-        internal (int Running, int Waiting, double KvCacheUsage, Dictionary<string, long> Finished) Snapshot()
-        {
-            lock (_lock)
-                return (Running, Waiting, KvCacheUsage, new Dictionary<string, long>(FinishedByReason));
-        }
-    }
-
-    public string ToPrometheusText()
-    {
-        var text = new StringBuilder();
-        void Header(string name, string type, string help) => text.Append($"# HELP {name} {help}\n# TYPE {name} {type}\n");
-        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        var models = _models.OrderBy(m => m.Key).Select(m => (Label: $"model_name=\"{Escape(m.Key)}\"", Metrics: m.Value, State: m.Value.Snapshot())).ToArray();
-
-        // One line per model for each single-valued series.
-        void Series(string name, string type, string help, Func<(string Label, ModelMetrics Metrics, (int Running, int Waiting, double KvCacheUsage, Dictionary<string, long> Finished) State), string> value)
-        {
-            Header(name, type, help);
-            foreach (var m in models)
-                text.Append($"{name}{{{m.Label}}} {value(m)}\n");
-        }
-
-        Series("chatblazor_num_requests_running", "gauge", "Sequences in the running batch.", m => $"{m.State.Running}");
-        Series("chatblazor_num_requests_waiting", "gauge", "Requests queued for admission.", m => $"{m.State.Waiting}");
-        Series("chatblazor_kv_cache_usage_perc", "gauge", "Fraction of the KV cache memory in use (0 to 1).", m => F(m.State.KvCacheUsage));
-        Series("chatblazor_prompt_tokens_total", "counter", "Prompt tokens processed.", m => $"{Interlocked.Read(ref m.Metrics.PromptTokens)}");
-        Series("chatblazor_generation_tokens_total", "counter", "Tokens generated.", m => $"{Interlocked.Read(ref m.Metrics.GenerationTokens)}");
-        Series("chatblazor_num_preemptions_total", "counter", "Sequences preempted for memory and recomputed later.", m => $"{Interlocked.Read(ref m.Metrics.Preemptions)}");
-        Header("chatblazor_request_success_total", "counter", "Finished requests by finish reason.");
-        foreach (var m in models)
-            foreach (var (reason, count) in m.State.Finished.OrderBy(r => r.Key))
-                text.Append($"chatblazor_request_success_total{{{m.Label},finished_reason=\"{reason}\"}} {count}\n");
-
-        foreach (var (name, help, pick) in new (string, string, Func<ModelMetrics, Histogram>)[]
-        {
-            ("chatblazor_time_to_first_token_seconds", "Time from arrival to the first generated token.", m => m.TimeToFirstToken),
-            ("chatblazor_inter_token_latency_seconds", "Time between consecutive tokens of a stream.", m => m.InterTokenLatency),
-            ("chatblazor_e2e_request_latency_seconds", "Time from arrival to the last token.", m => m.EndToEndLatency),
-            ("chatblazor_request_queue_time_seconds", "Time spent waiting for admission.", m => m.QueueTime),
-        })
-        {
-            Header(name, "histogram", help);
-            foreach (var m in models)
-                pick(m.Metrics).Write(text, name, m.Label);
-        }
-        return text.ToString();
-    }
-
-    private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
-
-    internal sealed class Histogram(double[] bounds)
-    {
-        private readonly long[] _counts = new long[bounds.Length + 1];
-        private double _sum;
-        private readonly Lock _lock = new();
-
-        public void Observe(double value)
-        {
-            lock (_lock)
-            {
-                var bucket = Array.FindIndex(bounds, b => value <= b);
-                _counts[bucket < 0 ? bounds.Length : bucket]++;
-                _sum += value;
-            }
-        }
-
-        public void Write(StringBuilder text, string name, string label)
-        {
-            long[] counts;
-            double sum;
-            lock (_lock)
-                (counts, sum) = ((long[])_counts.Clone(), _sum);
-            long cumulative = 0;
-            for (var i = 0; i < bounds.Length; i++)
-            {
-                cumulative += counts[i];
-                text.Append($"{name}_bucket{{{label},le=\"{bounds[i].ToString(CultureInfo.InvariantCulture)}\"}} {cumulative}\n");
-            }
-            cumulative += counts[^1];
-            text.Append($"{name}_bucket{{{label},le=\"+Inf\"}} {cumulative}\n");
-            text.Append($"{name}_sum{{{label}}} {sum.ToString("R", CultureInfo.InvariantCulture)}\n");
-            text.Append($"{name}_count{{{label}}} {cumulative}\n");
-        }
+        private sealed record LoadState(int Running, int Waiting, double KvCacheUsage);
     }
 }

@@ -35,6 +35,7 @@ public sealed record EngineOptions
 public sealed class InferenceEngine : IInferenceEngine, IDisposable
 {
     private readonly EngineOptions _options;
+    private readonly bool _ownsMetrics;
     private readonly Lock _lock = new();
     // Replaced whole under the lock, read without it: a request sees one consistent set of models.
     private Dictionary<string, Scheduler> _schedulers = new(StringComparer.Ordinal);
@@ -44,7 +45,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     {
         _options = options ?? new EngineOptions();
         Validator.ValidateObject(_options, new ValidationContext(_options), validateAllProperties: true);
-        Metrics = metrics ?? new EngineMetrics();
+        (Metrics, _ownsMetrics) = (metrics ?? new EngineMetrics(), metrics is null);
         foreach (var model in models)
             Load(model);
     }
@@ -106,6 +107,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var scheduler = Volatile.Read(ref _schedulers).GetValueOrDefault(request.Model) ?? throw new ModelNotFoundException(request.Model);
+        using var activity = EngineMetrics.Source.StartActivity("engine.generate");
+        activity?.SetTag("gen_ai.request.model", request.Model);
         var sequence = scheduler.Submit(request);
         using var registration = cancellationToken.Register(() => scheduler.Cancel(sequence));
         try
@@ -125,5 +128,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     {
         foreach (var scheduler in Volatile.Read(ref _schedulers).Values)
             scheduler.Dispose();
+        if (_ownsMetrics)
+            Metrics.Dispose();
     }
 }

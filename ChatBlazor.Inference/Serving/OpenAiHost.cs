@@ -1,26 +1,29 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace ChatBlazor.Inference.Serving;
 
 /// <summary>
 /// The standalone OpenAI-compatible host (<c>ChatBlazor.Inference serve</c>): the completion endpoints, the model
-/// list, a health probe and Prometheus metrics, in front of any <see cref="IInferenceEngine"/>.
+/// list, a health probe and Prometheus metrics (<see cref="MetricsEndpoint"/>), in front of any <see cref="IInferenceEngine"/>.
 /// </summary>
 public static class OpenAiHost
 {
     internal const string LogCategory = "ChatBlazor.Inference.Serving.OpenAiHost";
 
-    // Prometheus' text exposition format; scrapers negotiate on the version parameter.
-    private const string PrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
-
     /// <param name="urls">Kestrel's listen addresses, e.g. <c>http://127.0.0.1:8000</c> (port 0 picks a free one).</param>
     /// <param name="logging">Replaces the default single-line console logging (tests silence it).</param>
-    public static WebApplication Build(IInferenceEngine engine, EngineMetrics metrics, string urls, Action<ILoggingBuilder>? logging = null)
+    /// <param name="metricsNetworks">Networks besides loopback that may read <c>/metrics</c> (a Prometheus on another box).</param>
+    public static WebApplication Build(IInferenceEngine engine, EngineMetrics metrics, string urls, Action<ILoggingBuilder>? logging = null,
+        IReadOnlyList<IPNetwork>? metricsNetworks = null)
     {
         // The slim builder: no HTTPS, IIS or static files to configure, which a GPU box behind a proxy does not need.
         var builder = WebApplication.CreateSlimBuilder();
@@ -33,10 +36,17 @@ public static class OpenAiHost
                 .AddSimpleConsole(o => (o.SingleLine, o.TimestampFormat) = (true, "yyyy-MM-ddTHH:mm:ss.fff "))
                 .AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(engine).AddSingleton(metrics).AddSingleton(new ServerClock(DateTimeOffset.UtcNow));
+        // A web app's trace continues here: its HttpClient sends traceparent, the server instrumentation picks it up.
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("chatblazor-inference"))
+            .WithEngineTelemetry()
+            .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddPrometheusExporter())
+            .WithTracing(t => t.AddAspNetCoreInstrumentation());
+        telemetry.UseOtlpWhenConfigured();
 
         var app = builder.Build();
+        app.UsePrometheusMetrics(metricsNetworks ?? []);
         app.MapGet("/health", Health).WithName("Health").WithTags("Operations");
-        app.MapGet("/metrics", Metrics).WithName("Metrics").WithTags("Operations");
         app.MapGet("/status", Status).WithName("Status").WithTags("Operations");
         var v1 = app.MapGroup("/v1").WithTags("OpenAI");
         v1.MapGet("/models", ListModels).WithName("ListModels");
@@ -46,8 +56,6 @@ public static class OpenAiHost
     }
 
     private static Ok<HealthStatus> Health() => TypedResults.Ok(new HealthStatus("ok"));
-
-    private static ContentHttpResult Metrics(EngineMetrics metrics) => TypedResults.Text(metrics.ToPrometheusText(), PrometheusContentType);
 
     /// <summary>Each served model's live figures as JSON, for the web console and the auto model's routing.</summary>
     private static JsonHttpResult<EngineStatusReport> Status(IInferenceEngine engine, EngineMetrics metrics) =>

@@ -147,6 +147,8 @@ internal sealed class Scheduler : IDisposable
                 cache.CopyFrom(source, shared);
                 next.Cached = shared;
             }
+            if (_options.PrefixCaching && next.Completion.Generated == 0)
+                _metrics.ObservePrefixLookup(next.Tokens.Count, next.Cached);
             next.Cache = cache;
             next.AdmittedAt = Stopwatch.GetTimestamp();
             Dequeue(next);

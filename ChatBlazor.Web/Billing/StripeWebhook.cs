@@ -45,6 +45,7 @@ public static class StripeWebhook
         {
             // Stripe.net's message says which: the signature, a timestamp outside the tolerance, or the API version.
             log.LogWarning("Refused a Stripe webhook: {Reason}", e.Message);
+            StripeWebhookTelemetry.Refused();
             return TypedResults.Problem($"Not a verified Stripe event: {e.Message}", statusCode: StatusCodes.Status400BadRequest);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or Newtonsoft.Json.JsonException)
@@ -52,10 +53,12 @@ public static class StripeWebhook
             // Stripe.net 53 reads the event with System.Text.Json and the object inside with Newtonsoft.Json.
             // Signed with our secret but not an event's JSON: a bug in whoever sent it; retrying cannot help.
             log.LogWarning("Refused a signed Stripe webhook that is not an event: {Reason}", e.Message);
+            StripeWebhookTelemetry.Refused();
             return TypedResults.Problem("The body is not the JSON of a Stripe event.", statusCode: StatusCodes.Status400BadRequest);
         }
         var outcome = await applier.ApplyAsync(billingEvent, ct);
         log.LogInformation("Stripe event {EventId} ({Type}): {Outcome}", stripeEvent.Id, stripeEvent.Type, outcome);
+        StripeWebhookTelemetry.Received(stripeEvent.Type, outcome.ToString().ToLowerInvariant(), At(stripeEvent.Created), DateTimeOffset.UtcNow);
         return TypedResults.Ok(new Receipt(stripeEvent.Id, stripeEvent.Type, outcome.ToString()));
     }
 

@@ -175,6 +175,7 @@ public sealed partial class ChatPage
         if (text.Length == 0 || _sending || Tree.IsReplying || _model is null)
             return false;
         (_sending, _error) = (true, null);
+        using var activity = ChatTelemetry.Source.StartActivity("chat.send");
         try
         {
             var conversationId = _view?.Conversation.Id ?? (await Store.CreateAsync(_userId, _model, _settings)).Id;
@@ -202,6 +203,7 @@ public sealed partial class ChatPage
 
     private async Task StartReplyAsync(Guid conversationId, Guid userMessageId)
     {
+        using var activity = ChatTelemetry.Source.StartActivity("chat.reply");
         string? error = null;
         try
         {

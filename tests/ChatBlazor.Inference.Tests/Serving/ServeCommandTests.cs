@@ -23,6 +23,15 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal([new("tiny", _modelDir), new("qwen2.5-0.5b", other)], settings.Models);
         Assert.Equal("http://127.0.0.1:8000", settings.Urls);
         Assert.Equal((4, 0), (settings.Options.MaxRunningSequences, settings.Options.MaxQueuedRequests));
+        Assert.Empty(settings.MetricsNetworks);
+    }
+
+    [Fact]
+    public void MetricsNetworksAreReadFromCommaSeparatedOrRepeatedOptions()
+    {
+        var settings = Parse("--model", $"tiny={_modelDir}", "--urls", "http://127.0.0.1:8000", "--metrics-allow", "10.0.0.0/8,192.168.1.0/24", "--metrics-allow", "fd00::/8");
+
+        Assert.Equal(["10.0.0.0/8", "192.168.1.0/24", "fd00::/8"], settings.MetricsNetworks.Select(n => n.ToString()));
     }
 
     [Fact]
@@ -47,6 +56,8 @@ public sealed class ServeCommandTests : IDisposable
     [InlineData("--max-running", "0")]
     [InlineData("--max-running", "lots")]
     [InlineData("--max-queued", "-1")]
+    [InlineData("--metrics-allow", "10.0.0.0/33")]
+    [InlineData("--metrics-allow", "prometheus.internal")]
     public void ABadArgumentIsAUsageErrorNamingIt(string option, string value)
     {
         var argv = new Dictionary<string, string> { ["--model"] = $"tiny={_modelDir}", ["--urls"] = "http://127.0.0.1:8000" };

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.TestHost;
 using System.Net;
 using System.Net.Http.Json;
 using ChatBlazor.Core.Admin;
@@ -32,6 +33,13 @@ public class StripeWebhookTests(StripeWebhookTests.Factory app) : IClassFixture<
             Set("Stripe:PaymentGracePeriod", "00:00:00");
             Set("Plans:Pro:StripePriceId", ProPrice);
             Set("Plans:Team:StripePriceId", TeamPrice);
+        }
+
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            // /metrics answers loopback only; the in-memory server has no address of its own.
+            builder.ConfigureTestServices(services => services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ChatBlazor.Web.Tests.Telemetry.RemoteAddressDouble>());
         }
     }
 
@@ -89,6 +97,32 @@ public class StripeWebhookTests(StripeWebhookTests.Factory app) : IClassFixture<
         var (customer, subscription) = (NewId("cus"), NewId("sub"));
         Assert.Equal("Applied", await DeliverAsync(Event(StripeEventTypes.CheckoutSessionCompleted, Checkout(userId, customer, subscription), T0)));
         return (userId, email, customer, subscription);
+    }
+
+    /// <summary>The values of the scraped series <paramref name="name"/> whose labels include all of <paramref name="labels"/>.</summary>
+    private async Task<List<double>> ScrapedAsync(string name, params string[] labels)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.Add(ChatBlazor.Web.Tests.Telemetry.RemoteAddressDouble.Header, "127.0.0.1");
+        using var response = await app.CreateClient().SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return [.. text.Split('\n').Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) && labels.All(l.Contains))
+            .Select(l => double.Parse(l[(l.LastIndexOf('}') + 2)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture))];
+    }
+
+    [Fact]
+    public async Task EventsAreCountedByTypeAndOutcomeWithTheirLag()
+    {
+        await CheckedOutAsync(); // a checkout.session.completed created an hour before it arrives
+        using var forged = await PostAsync(Event(StripeEventTypes.CheckoutSessionCompleted, Checkout("u", "cus_x", "sub_x"), T0), secret: "whsec_someone_elses");
+
+        // Counters of the whole test process: at least this test's events.
+        Assert.InRange(Assert.Single(await ScrapedAsync("chatblazor_stripe_webhook_events_total", "type=\"checkout.session.completed\"", "outcome=\"applied\"")), 1, double.MaxValue);
+        Assert.InRange(Assert.Single(await ScrapedAsync("chatblazor_stripe_webhook_events_total", "type=\"unverified\"", "outcome=\"refused\"")), 1, double.MaxValue);
+        // An hour late: counted, and not under the 15-minute bucket's bound.
+        var lagged = await ScrapedAsync("chatblazor_stripe_webhook_lag_seconds_bucket", "type=\"checkout.session.completed\"", "le=\"+Inf\"");
+        var early = await ScrapedAsync("chatblazor_stripe_webhook_lag_seconds_bucket", "type=\"checkout.session.completed\"", "le=\"900\"");
+        Assert.True(Assert.Single(lagged) > Assert.Single(early), "the hour-late event is not in the lag histogram");
     }
 
     [Fact]

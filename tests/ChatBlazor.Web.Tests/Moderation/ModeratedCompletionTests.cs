@@ -69,6 +69,34 @@ public class ModeratedCompletionTests(ModeratedCompletionTests.Factory app) : IC
     }
 
     [Fact]
+    public async Task ARecordedFlagIsCountedByCategoryActionAndDirection()
+    {
+        var counted = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ModerationTelemetry.Name)
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            var labels = new Dictionary<string, string?>();
+            foreach (var tag in tags)
+                labels[tag.Key] = tag.Value as string;
+            counted.Enqueue($"{labels["category"]} {labels["action"]} {labels["direction"]}");
+        });
+        listener.Start();
+        var (user, key) = await app.UserWithKeyAsync();
+        using var client = Client(key);
+
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions",
+            new { model = "released", messages = new[] { new { role = "user", content = $"Please {ModerationSamples.Override}." } } });
+
+        var flag = await InDbAsync(db => db.ModerationFlags.AsNoTracking().SingleAsync(f => f.UserId == user));
+        Assert.Contains($"{flag.Category} block input", counted); // the labels: no user, key or text
+    }
+
+    [Fact]
     public async Task ACardTheModelLeaksAcrossChunksNeverReachesTheApiStream()
     {
         var (_, key) = await app.UserWithKeyAsync();
