@@ -35,20 +35,22 @@ public static class LoggingExtensions
             logger.ReadFrom.Configuration(builder.Configuration)
                 .Enrich.FromLogContext()
                 .WriteTo.Sink(LoggerSinkConfiguration.Wrap(sink => new RedactingSink(redactor, sink), sinks =>
-            {
-                sinks.Console(new RenderedCompactJsonFormatter());
-                if (elasticsearch.IsConfigured)
-                    sinks.Sink(new ElasticsearchSink(elasticsearch, services.GetRequiredService<IMeterFactory>()));
-                foreach (var sink in extraSinks)
-                    sinks.Sink(sink);
-            }));
-        });
+                {
+                    sinks.Console(new RenderedCompactJsonFormatter());
+                    if (elasticsearch.IsConfigured)
+                        sinks.Sink(new ElasticsearchSink(elasticsearch, services.GetRequiredService<IMeterFactory>()));
+                    foreach (var sink in extraSinks)
+                        sinks.Sink(sink);
+                }));
+        }, preserveStaticLogger: true); // the host's logger is injected everywhere; a process-wide one would mix two hosts' lines (tests run several)
     }
 
     public static void UseStructuredRequestLogging(this WebApplication app)
     {
         app.UseSerilogRequestLogging(options =>
         {
+            // This host's logger: left unset, the middleware writes to the static Log.Logger.
+            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} ({Route}) responded {StatusCode} in {Elapsed:0.0} ms";
             // The route template groups requests for the same endpoint whatever ids the path carries.
             options.EnrichDiagnosticContext = (diagnostics, http) =>
