@@ -83,8 +83,9 @@ public sealed class ElasticsearchSink : ILogEventSink, IDisposable
         doc.Service = new Service { Name = serviceName, Type = "dotnet" };
         doc.TraceId = e.TraceId?.ToHexString();
         doc.SpanId = e.SpanId?.ToHexString();
+        // The formatter describes the exception object it is given; ours stands in for the one thrown.
         if (e.Exception is RedactedException redacted && doc.Error is not null)
-            doc.Error.Type = redacted.OriginalType;
+            (doc.Error.Type, doc.Error.StackTrace) = (redacted.OriginalType, redacted.ToString());
         return doc;
     }
 

@@ -86,6 +86,8 @@ public class ElasticsearchSinkTests(ElasticsearchSinkTests.Factory app) : IClass
             Text(doc, "message")!.Replace("\"", ""));
         Assert.Equal("System.InvalidOperationException", Text(doc, "error.type"));
         Assert.Equal("Could not reach [EMAIL]", Text(doc, "error.message"));
+        Assert.StartsWith("System.InvalidOperationException: Could not reach [EMAIL]", Text(doc, "error.stack_trace"));
+        Assert.Equal(KeyedHash(userId), Text(doc, "user.id"));
         var raw = doc.GetRawText();
         foreach (var personal in new[] { Email, Card, Secret, userId })
             Assert.DoesNotContain(personal, raw);

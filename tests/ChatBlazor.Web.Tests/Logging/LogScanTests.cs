@@ -114,7 +114,7 @@ public class LogScanTests(LogScanTests.Factory app) : IClassFixture<LogScanTests
         app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ChatBlazor.Web.Tests.Logging").LogError(
             new InvalidOperationException($"Payment of {signUpEmail} with {Card} failed"),
             $"Charge for {PromptEmail} failed" + " for {UserId} ({Email}, {Phone})", apiUser, signUpEmail, Phone);
-        await WaitAsync(() => app.Logs.Lines.Any(l => l.Contains("/v1/files/[EMAIL]", StringComparison.Ordinal)), "the request line of the unknown path");
+        await WaitAsync(() => app.Logs.Lines.Any(l => l.Contains("\"Route\":\"/v1/{**path}\"", StringComparison.Ordinal)), "the request line of the unknown path");
 
         var lines = app.Logs.Lines.ToList();
         Assert.True(completion.IsSuccessStatusCode || (int)completion.StatusCode == 400, $"{completion.StatusCode}");
@@ -127,6 +127,7 @@ public class LogScanTests(LogScanTests.Factory app) : IClassFixture<LogScanTests
             foreach (var value in personal)
                 Assert.False(line.Contains(value, StringComparison.OrdinalIgnoreCase), $"A log line holds '{value}': {line}");
         // The values were there to be found: redacted in place, the user id as its keyed hash.
+        Assert.Contains(lines, l => l.Contains("\"RequestPath\":\"/v1/files/[EMAIL]\"", StringComparison.Ordinal));
         var own = Assert.Single(lines, l => l.Contains("Charge for", StringComparison.Ordinal));
         Assert.Contains("Charge for [EMAIL] failed", own);
         Assert.Contains(ElasticsearchSinkTests.KeyedHash(apiUser), own);
