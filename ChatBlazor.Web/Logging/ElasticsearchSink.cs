@@ -19,11 +19,13 @@ namespace ChatBlazor.Web.Logging;
 /// <c>chatblazor.logs.dropped</c> (meter <c>ChatBlazor.Logging</c>) with its reason.
 /// </summary>
 /// <remarks>
-/// Our own sink rather than <c>Serilog.Sinks.Elasticsearch</c> 9.0.0 or <c>Elastic.Serilog.Sinks</c> 8.18.2: the first
-/// is archived, writes its own (non-ECS) shape and bootstraps index templates by default; the second's channel
-/// reports drops only through several callbacks (inbound full, retries exhausted, rejections) and both pull in a
-/// transport with a product check. Serilog's own batching (<c>IBatchedLogEventSink</c>) drops a full queue silently.
-/// Here every path that loses an event counts it, in ~150 lines; only <c>POST /{index}/_bulk</c> is called.
+/// Our own sink rather than <c>Serilog.Sinks.Elasticsearch</c> 9.0.0 or <c>Elastic.Serilog.Sinks</c> 8.18.2 (both
+/// restore here). The first is deprecated by its authors in favour of the second, writes its own non-ECS shape by
+/// default and probes the cluster at start. The second is Elastic's, but brings its transport and ingest channel
+/// for what is one POST, and reports losses through several callbacks (buffer full, retries exhausted, rejected
+/// items) that would have to be added up. Serilog's own batching (<c>IBatchedLogEventSink</c>) drops a full queue
+/// without telling. Here every path that loses an event counts it, and only <c>POST /{index}/_bulk</c> is called.
+/// Elastic's ECS formatter is used as is, so the documents are the ones Elastic's sink would write.
 /// </remarks>
 public sealed class ElasticsearchSink : ILogEventSink, IDisposable
 {

@@ -20,6 +20,9 @@ public static class LoggingExtensions
     /// </summary>
     public static void AddStructuredLogging(this WebApplicationBuilder builder)
     {
+        // Levels and enrichers may come from the Serilog section; a sink from there would skip the redaction.
+        if (builder.Configuration.GetSection("Serilog:WriteTo").Exists())
+            throw new InvalidOperationException("Serilog:WriteTo is not supported: every log sink goes through the redaction of personal data. Logs go to stdout, and to Elasticsearch with Elasticsearch:Url.");
         builder.Services.AddUserIdHash();
         builder.Services.AddSingleton<LogRedactor>();
         builder.Services.AddOptions<ElasticsearchOptions>().BindConfiguration(ElasticsearchOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -15,9 +15,9 @@ public class LoggingOptionsTests
         builder.Configuration["Logging:UserIdKey"] = AppFactory.UserIdKey;
         foreach (var (key, value) in settings)
             builder.Configuration[key] = value;
-        builder.AddStructuredLogging();
         return await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
+            builder.AddStructuredLogging();
             await using var app = builder.Build();
             await app.StartAsync();
             await app.StopAsync();
@@ -32,6 +32,14 @@ public class LoggingOptionsTests
         var error = await StartFailureAsync(("Logging:UserIdKey", key));
 
         Assert.Contains("Logging:UserIdKey", error.Message);
+    }
+
+    [Fact]
+    public async Task ASinkInTheSerilogSectionIsRefusedSinceItWouldSkipRedaction()
+    {
+        var error = await StartFailureAsync(("Serilog:WriteTo:0:Name", "File"));
+
+        Assert.Contains("Serilog:WriteTo", error.Message);
     }
 
     [Theory]
