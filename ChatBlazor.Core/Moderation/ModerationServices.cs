@@ -1,4 +1,5 @@
 using ChatBlazor.Core.Admin;
+using ChatBlazor.Core.Data;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -16,9 +17,7 @@ public static class ModerationServices
     {
         services.TryAddSingleton<AuditLog>();
         services.AddUserAdmin();
-        services.AddSingleton<ModerationSettings>();
-        services.AddSingleton<ModerationSettingsSync>();
-        services.AddHostedService(s => s.GetRequiredService<ModerationSettingsSync>());
+        services.AddSharedSettings<ModerationSettings>();
         services.AddSingleton<ModerationService>();
         services.AddSingleton<ModerationWarnings>();
         return services;

@@ -27,12 +27,12 @@ public sealed record ModerationSnapshot(
 /// <summary>
 /// The moderation rules, policies and settings as this instance applies them: the built-in rules with the admins'
 /// copies laid over them, compiled into a detector. Read at start, again whenever any instance announces a change
-/// on Redis (<see cref="AnnounceAsync"/>), and every <see cref="ModerationSettingsSync.Period"/> in case an
+/// on Redis (<see cref="AnnounceAsync"/>), and every <see cref="SharedSettingsSync{TSettings}.Period"/> in case an
 /// announcement was missed: the same scheme as the model settings (<see cref="Routing.ModelCatalog"/>).
 /// </summary>
 public sealed class ModerationSettings(
     IDbContextFactory<AppDbContext> dbFactory, IConnectionMultiplexer redis, IOptions<ReplyOptions> replyOptions,
-    IEnumerable<ModerationRule> defaultRules, ModerationDetectorFactory detectorFactory, ILogger<ModerationSettings> log)
+    IEnumerable<ModerationRule> defaultRules, ModerationDetectorFactory detectorFactory, ILogger<ModerationSettings> log) : ISharedSettings
 {
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private readonly ModerationRule[] _defaults = [.. defaultRules];
@@ -40,6 +40,8 @@ public sealed class ModerationSettings(
 
     /// <summary>The Redis channel of change announcements, under the app's key prefix so apps sharing a Redis do not hear each other.</summary>
     public RedisChannel Channel { get; } = RedisChannel.Literal($"{replyOptions.Value.KeyPrefix}moderation:changed");
+
+    public string Name => "moderation settings";
 
     public IReadOnlyList<ModerationRule> Defaults => _defaults;
 

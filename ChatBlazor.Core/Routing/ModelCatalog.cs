@@ -12,11 +12,11 @@ namespace ChatBlazor.Core.Routing;
 /// <summary>
 /// The admins' model settings as this instance applies them: which models are offered, to which plans, the default,
 /// and the <c>auto</c> rules. Read from PostgreSQL at start, again whenever any instance announces a change on Redis
-/// (<see cref="AnnounceAsync"/>), and periodically in case an announcement was missed (<see cref="ModelCatalogSync"/>).
+/// (<see cref="AnnounceAsync"/>), and periodically in case an announcement was missed (<see cref="SharedSettingsSync{TSettings}"/>).
 /// </summary>
 public sealed class ModelCatalog(
     IDbContextFactory<AppDbContext> dbFactory, IConnectionMultiplexer redis, IOptions<ReplyOptions> replyOptions,
-    IEnumerable<IModelHosting> hosting, ILogger<ModelCatalog> log)
+    IEnumerable<IModelHosting> hosting, ILogger<ModelCatalog> log) : ISharedSettings
 {
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private readonly IModelHosting[] _hosting = [.. hosting];
@@ -24,6 +24,8 @@ public sealed class ModelCatalog(
 
     /// <summary>The Redis channel of change announcements, under the app's key prefix so apps sharing a Redis do not hear each other.</summary>
     public RedisChannel Channel { get; } = RedisChannel.Literal($"{replyOptions.Value.KeyPrefix}models:changed");
+
+    public string Name => "model settings";
 
     public ModelSettingsSnapshot Current => _current;
 

@@ -1,3 +1,4 @@
+using ChatBlazor.Core.Data;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatBlazor.Core.Routing;
@@ -10,9 +11,7 @@ public static class RoutingServices
     /// </summary>
     public static IServiceCollection AddModelRouting(this IServiceCollection services)
     {
-        services.AddSingleton<ModelCatalog>();
-        services.AddSingleton<ModelCatalogSync>();
-        services.AddHostedService(s => s.GetRequiredService<ModelCatalogSync>());
+        services.AddSharedSettings<ModelCatalog>();
         return services;
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Stripe;
 
 namespace ChatBlazor.Web.Health;
 
@@ -130,6 +131,30 @@ internal sealed class JobServersHealthCheck(JobStorage storage, TimeProvider clo
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
         {
             return Task.FromResult(HealthCheckResult.Unhealthy($"The job storage is unreachable: {e.Message}"));
+        }
+    }
+}
+
+/// <summary>
+/// Stripe (or the emulator) answers an authenticated read: the key is accepted and prices can be listed, which the
+/// billing page and Checkout need. Billing never blocks chat, so this check never decides readiness.
+/// </summary>
+internal sealed class StripeHealthCheck(StripeClient stripe) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await new PriceService(stripe).ListAsync(new PriceListOptions { Limit = 1 }, cancellationToken: cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (StripeException e) when (e.HttpStatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+        {
+            return HealthCheckResult.Unhealthy($"Stripe refused the secret key: {e.Message}");
+        }
+        catch (Exception e) when (e is StripeException or HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return HealthCheckResult.Unhealthy($"Stripe is unreachable: {e.Message}");
         }
     }
 }

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using ChatBlazor.Core.Identity;
 using ChatBlazor.Web.Account;
+using ChatBlazor.Web.Billing;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -25,6 +27,8 @@ public static class HealthExtensions
             .AddCheck<InferenceHostsHealthCheck>("inference hosts", tags: [HealthHistory.PartsTag], timeout: CheckTimeout);
         if (builder.Configuration.GetSection(SmtpOptions.Section).Get<SmtpOptions>() is { IsConfigured: true })
             checks.AddCheck<SmtpHealthCheck>("mail server", timeout: CheckTimeout);
+        if (builder.Configuration.GetSection(StripeOptions.Section).Get<StripeOptions>() is { IsEnabled: true })
+            checks.AddCheck<StripeHealthCheck>("stripe", timeout: CheckTimeout);
 
         builder.Services.AddSingleton<HealthHistory>();
         builder.Services.AddSingleton<IHealthCheckPublisher>(services => services.GetRequiredService<HealthHistory>());
@@ -42,13 +46,25 @@ public static class HealthExtensions
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteJson });
     }
 
+    /// <summary>
+    /// The status for anyone (a load balancer needs no more); each check's status, error and duration for admins
+    /// only, since errors name hosts, ports and versions an attacker would like to know.
+    /// </summary>
     private static Task WriteJson(HttpContext http, HealthReport report)
     {
         http.Response.ContentType = "application/json";
-        return http.Response.WriteAsync(JsonSerializer.Serialize(new
-        {
-            status = report.Status.ToString(),
-            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), error = e.Value.Description }),
-        }));
+        object body = http.User.IsInRole(Roles.Admin)
+            ? new
+            {
+                status = report.Status.ToString(),
+                checks = report.Entries.ToDictionary(e => e.Key, e => new
+                {
+                    status = e.Value.Status.ToString(),
+                    error = e.Value.Description,
+                    durationMs = Math.Round(e.Value.Duration.TotalMilliseconds, 1),
+                }),
+            }
+            : new { status = report.Status.ToString() };
+        return http.Response.WriteAsync(JsonSerializer.Serialize(body));
     }
 }

@@ -70,7 +70,7 @@ public sealed class ChatUiBench(ChatUiBench.PacedApp app, ITestOutputHelper outp
     private static double UnixMs() => (DateTime.UtcNow - DateTime.UnixEpoch).TotalMilliseconds;
 
     // Records, for each "wN" in the last reply, the wall-clock time it was first in the DOM.
-    private const string ObserveScript = """
+    internal const string ObserveScript = """
         () => {
           window.__seen = {};
           const scan = () => {

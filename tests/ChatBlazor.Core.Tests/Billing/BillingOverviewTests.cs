@@ -2,6 +2,7 @@ using ChatBlazor.Core.Billing;
 using ChatBlazor.Core.Limits;
 using ChatBlazor.Core.Usage;
 using Microsoft.Extensions.Configuration;
+using ChatBlazor.Testing;
 
 namespace ChatBlazor.Core.Tests.Billing;
 

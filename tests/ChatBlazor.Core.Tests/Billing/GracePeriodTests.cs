@@ -44,13 +44,6 @@ public sealed class BillingDatabase : IDbContextFactory<AppDbContext>, IAsyncLif
     public Task DisposeAsync() => TestServices.DropDatabaseAsync(_connectionString);
 }
 
-/// <summary>Test double: a clock the test moves by hand.</summary>
-public sealed class ClockDouble(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-    public override DateTimeOffset GetUtcNow() => Now;
-}
-
 /// <summary>The grace period after a failed payment, with the clock moved by hand across its end.</summary>
 public sealed class GracePeriodTests(BillingDatabase database) : IClassFixture<BillingDatabase>
 {

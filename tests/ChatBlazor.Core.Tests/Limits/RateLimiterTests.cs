@@ -1,5 +1,6 @@
 using ChatBlazor.Core.Limits;
 using Microsoft.Extensions.Logging.Abstractions;
+using ChatBlazor.Testing;
 
 namespace ChatBlazor.Core.Tests.Limits;
 
@@ -7,14 +8,8 @@ namespace ChatBlazor.Core.Tests.Limits;
 public sealed class RateLimiterTests
 {
     /// <summary>Test double: a clock that stands still until the test moves it.</summary>
-    private sealed class ManualClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private static readonly Plan _plan = new("Test", RequestsPerMinute: 3, TokensPerMinute: 1_000, TokensPerDay: 2_500, []);
-    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 26, 12, 30, 15, TimeSpan.Zero));
+    private readonly ClockDouble _clock = new(new DateTimeOffset(2026, 11, 26, 12, 30, 15, TimeSpan.Zero));
     private readonly RateLimiter _limiter;
 
     public RateLimiterTests() => _limiter = new(new MemoryLimitCounters(_clock), new MemoryLimitCounters(_clock), _clock, NullLogger<RateLimiter>.Instance);

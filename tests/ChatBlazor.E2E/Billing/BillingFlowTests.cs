@@ -38,7 +38,7 @@ public class BillingFlowTests(BillingFlowTests.Factory app) : IClassFixture<Bill
         private WebApplication? _emulator;
 
         public string EmulatorUrl { get; private set; } = "";
-        public ClockDouble Clock { get; } = new();
+        public OffsetClockDouble Clock { get; } = new();
 
         public override async Task InitializeAsync()
         {
@@ -84,7 +84,7 @@ public class BillingFlowTests(BillingFlowTests.Factory app) : IClassFixture<Bill
     }
 
     /// <summary>Test double: real time plus an offset the test moves forward, to pass a grace period without waiting for it.</summary>
-    public sealed class ClockDouble : TimeProvider
+    public sealed class OffsetClockDouble : TimeProvider
     {
         private long _offsetTicks;
         public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);

@@ -35,6 +35,7 @@ public sealed class WebProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["ASPNETCORE_CONTENTROOT"] = folder;
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["Logging__UserIdKey"] = AppFactory.UserIdKey;
         foreach (var (key, value) in settings)
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
 
@@ -74,8 +75,8 @@ public sealed class WebProcess : IAsyncDisposable
             catch (TaskCanceledException)
             {
             }
-            if (deadline.Elapsed > TimeSpan.FromSeconds(90))
-                throw new TimeoutException($"The web process was not ready after 90 s:\n{Output}");
+            if (deadline.Elapsed > TimeSpan.FromSeconds(180))
+                throw new TimeoutException($"The web process was not ready after 180 s:\n{Output}");
             await Task.Delay(100); // polling a condition, not a timed assertion
         }
     }

@@ -92,15 +92,15 @@ public class ModerationQueueTests(BrowserApp app) : IClassFixture<BrowserApp>
         await Expect(userPage.GetByTestId("moderation-warning")).ToHaveCountAsync(0);
     }
 
-    /// <summary>A conversation of the user's: a question and <paramref name="content"/> as its reply.</summary>
-    private async Task<(Guid ConversationId, Guid ReplyId)> ConversationAsync(string email, string content)
+    /// <summary>A conversation of the user's: <paramref name="question"/> and <paramref name="content"/> as its reply.</summary>
+    private async Task<(Guid ConversationId, Guid ReplyId)> ConversationAsync(string email, string content, string question = "How do I get there?")
     {
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
         var userId = await db.Users.Where(u => u.Email == email).Select(u => u.Id).SingleAsync();
-        var conversation = new Conversation { UserId = userId, Model = "chatblazor-mini", Title = "Instructions" };
-        var question = new Message { Conversation = conversation, Role = MessageRole.User, Content = "How do I get there?" };
-        var reply = new Message { Conversation = conversation, ParentId = question.Id, Role = MessageRole.Assistant, Content = content, Model = "chatblazor-mini" };
-        conversation.Messages.Add(question);
+        var conversation = new Conversation { UserId = userId, Model = "chatblazor-mini", Title = "A conversation" };
+        var asked = new Message { Conversation = conversation, Role = MessageRole.User, Content = question };
+        var reply = new Message { Conversation = conversation, ParentId = asked.Id, Role = MessageRole.Assistant, Content = content, Model = "chatblazor-mini" };
+        conversation.Messages.Add(asked);
         conversation.Messages.Add(reply);
         conversation.CurrentLeafId = reply.Id;
         db.Conversations.Add(conversation);
@@ -111,21 +111,10 @@ public class ModerationQueueTests(BrowserApp app) : IClassFixture<BrowserApp>
     /// <summary>A conversation whose reply the after-completion check sent to review (a flag as the check records it).</summary>
     private async Task<(Guid ConversationId, Guid FlagId)> FlaggedReplyAsync(string email, string content)
     {
-        Guid conversationId, replyId;
+        var (conversationId, replyId) = await ConversationAsync(email, content, "Tell me about the fight.");
         string userId;
         await using (var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync())
-        {
             userId = await db.Users.Where(u => u.Email == email).Select(u => u.Id).SingleAsync();
-            var conversation = new Conversation { UserId = userId, Model = "chatblazor-mini", Title = "The fight" };
-            var question = new Message { Conversation = conversation, Role = MessageRole.User, Content = "Tell me about the fight." };
-            var reply = new Message { Conversation = conversation, ParentId = question.Id, Role = MessageRole.Assistant, Content = content, Model = "chatblazor-mini" };
-            conversation.Messages.Add(question);
-            conversation.Messages.Add(reply);
-            conversation.CurrentLeafId = reply.Id;
-            db.Conversations.Add(conversation);
-            await db.SaveChangesAsync();
-            (conversationId, replyId) = (conversation.Id, reply.Id);
-        }
         var finding = new ModerationFinding(ModerationCategories.Violence, ModerationService.ClassifierRule, 0.91);
         var result = new ModerationResult(ModerationAction.Review, [finding], null, finding.Category, ModerationService.ReasonFor(ModerationAction.Review, finding),
             ModerationCategories.All.ToDictionary(c => c, c => c == finding.Category ? finding.Score : 0.0), new HashSet<string> { finding.Category });

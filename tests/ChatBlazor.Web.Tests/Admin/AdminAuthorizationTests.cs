@@ -30,21 +30,7 @@ public partial class AdminAuthorizationTests(AdminAuthorizationTests.Factory app
             Admin = await SignedInAsync(Roles.Admin);
         }
 
-        private async Task<HttpClient> SignedInAsync(string role)
-        {
-            var email = $"{role.ToLowerInvariant()}-{Guid.NewGuid():N}@example.com";
-            await using (var scope = Services.CreateAsyncScope())
-            {
-                var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-                var user = new AppUser { UserName = email, Email = email };
-                Assert.True((await users.CreateAsync(user, "Str0ng!pass")).Succeeded);
-                Assert.True((await users.AddToRoleAsync(user, role)).Succeeded);
-            }
-            var client = Anonymous();
-            var login = await FormClient.SubmitAsync(client, "/Account/Login", new() { ["Input.Email"] = email, ["Input.Password"] = "Str0ng!pass" });
-            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
-            return client;
-        }
+        private Task<HttpClient> SignedInAsync(string role) => FormClient.SignedInAsync(this, role);
 
         public HttpClient Anonymous() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
     }

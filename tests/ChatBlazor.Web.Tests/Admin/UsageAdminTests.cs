@@ -21,17 +21,7 @@ public class UsageAdminTests(AppFactory app) : IClassFixture<AppFactory>
 {
     private const string Password = "Str0ng!pass";
 
-    private async Task<HttpClient> SignedInAsync(string? role)
-    {
-        var email = $"{role ?? "user"}-{Guid.NewGuid():N}@example.com".ToLowerInvariant();
-        await using (var scope = app.Services.CreateAsyncScope())
-            await DatabaseSetup.CreateUserAsync(scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>(), email, Password, role,
-                app.Services.GetRequiredService<PlanCatalog>().Default.Name);
-        var client = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        var login = await FormClient.SubmitAsync(client, "/Account/Login", new() { ["Input.Email"] = email, ["Input.Password"] = Password });
-        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
-        return client;
-    }
+    private Task<HttpClient> SignedInAsync(string? role) => FormClient.SignedInAsync(app, role, Password);
 
     private AppDbContext Db() => app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContext();
 

@@ -305,7 +305,7 @@ public class UserAdminTests(UserAdminTests.Factory app) : IClassFixture<UserAdmi
     public async Task LastActivityIsWrittenAtMostOncePerFiveMinutes()
     {
         var user = await NewUserAsync();
-        var clock = new SteppedClockDouble(DateTimeOffset.UtcNow);
+        var clock = new ClockDouble(DateTimeOffset.UtcNow);
         var meter = new LastActivity(app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>(), clock);
         var usage = new UsageRecord { UserId = user.Id, Source = UsageSource.Chat, Model = "m" };
         async Task<DateTimeOffset?> LastActiveAsync()
@@ -361,12 +361,5 @@ public class UserAdminTests(UserAdminTests.Factory app) : IClassFixture<UserAdmi
         Assert.Equal([AuditActions.UserSuspend, AuditActions.UserUnsuspend, AuditActions.UserPlan], entries.Select(e => e.Action));
         Assert.All(entries, e => Assert.Equal(AuditActor.Shell.Id, e.ActorId));
     }
-
-    /// <summary>Test double: a clock that moves only when told.</summary>
-    private sealed class SteppedClockDouble(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-        public void Advance(TimeSpan by) => _now += by;
-        public override DateTimeOffset GetUtcNow() => _now;
-    }
 }
+

@@ -97,10 +97,3 @@ public sealed class BillingJobsDatabase : IDbContextFactory<AppDbContext>, IAsyn
 
     public const string ProPrice = "price_pro_test", BasicPrice = "price_basic_test";
 }
-
-/// <summary>Test double: a clock the test moves by hand, so the ledger's windows fall where the test puts them.</summary>
-public sealed class ClockDouble(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-    public override DateTimeOffset GetUtcNow() => Now;
-}

@@ -60,6 +60,16 @@ public class BillingOutageTests(BillingOutageTests.Factory app) : IClassFixture<
     }
 
     [Fact]
+    public async Task TheHealthReportShowsStripeDownWhileTheAppStaysReady()
+    {
+        var report = await app.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>().CheckHealthAsync();
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, report.Entries["stripe"].Status);
+
+        using var ready = await app.CreateClient().GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
+    [Fact]
     public async Task AnApiCompletionSucceeds()
     {
         var (_, key) = await app.UserWithKeyAsync();

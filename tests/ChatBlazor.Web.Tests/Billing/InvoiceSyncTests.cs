@@ -4,6 +4,7 @@ using ChatBlazor.Web.Billing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Stripe;
 using Stripe.Checkout;
+using ChatBlazor.Testing;
 
 namespace ChatBlazor.Web.Tests.Billing;
 

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Stripe;
+using ChatBlazor.Testing;
 
 namespace ChatBlazor.Web.Tests.Billing;
 

@@ -124,7 +124,7 @@ public class ModeratedCompletionTests(ModeratedCompletionTests.Factory app) : IC
 
         // Poll: the reply settles, then a Hangfire server picks the job up; nothing here decides when.
         ModerationFlag? flag = null;
-        for (var deadline = DateTime.UtcNow.AddSeconds(60); flag is null && DateTime.UtcNow < deadline; await Task.Delay(100)) // polling a condition
+        for (var deadline = DateTime.UtcNow.AddSeconds(120); flag is null && DateTime.UtcNow < deadline; await Task.Delay(100)) // polling a condition
             flag = await InDbAsync(db => db.ModerationFlags.AsNoTracking().SingleOrDefaultAsync(f => f.MessageId == reply));
         Assert.NotNull(flag);
         Assert.Equal((ModerationSource.OutputCheck, ModerationAction.Review, "self-harm"), (flag.Source, flag.Action, flag.Category));

@@ -291,9 +291,9 @@ public class ModerationTests(ModerationTests.Factory app) : IClassFixture<Modera
         services.AddSingleton(app.Services.GetRequiredService<IOptions<ReplyOptions>>());
         services.AddSingleton<ModerationDetectorFactory>(rules => new RuleDetector(rules));
         services.AddSingleton<ModerationSettings>();
-        services.AddSingleton<ModerationSettingsSync>();
+        services.AddSingleton<SharedSettingsSync<ModerationSettings>>();
         await using var provider = services.BuildServiceProvider();
-        var sync = provider.GetRequiredService<ModerationSettingsSync>();
+        var sync = provider.GetRequiredService<SharedSettingsSync<ModerationSettings>>();
         await sync.StartAsync(CancellationToken.None);
         var other = provider.GetRequiredService<ModerationSettings>();
         Assert.Equal(0.7, other.Current.PolicyFor(ModerationCategories.Harassment).Threshold);
