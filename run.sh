@@ -20,6 +20,13 @@ cleanup() {
 trap cleanup EXIT
 services_start run
 
+# The key of the user id hashes in logs and exported analytics: generated once, kept with the other secrets of
+# .data/run (a new key would make today's hashes unjoinable with yesterday's).
+if [ -z "${Logging__UserIdKey:-}" ]; then
+  new_secret .data/run/logging-userid.key
+  export Logging__UserIdKey="$(cat .data/run/logging-userid.key)"
+fi
+
 app=ChatBlazor.Web/bin/Release/net10.0/ChatBlazor.Web.dll
 # Rebuild only when a source file changed since the last build, so a second start takes seconds.
 if [ ! -f "$app" ] || [ -n "$(find ChatBlazor.* Migrations Directory.*.props Directory.Build.targets build -newer "$app" -type f \

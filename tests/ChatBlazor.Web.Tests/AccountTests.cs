@@ -160,6 +160,7 @@ public class AccountTests(AppFactory app) : IClassFixture<AppFactory>
         {
             builder.UseSetting("ConnectionStrings:Postgres", connectionString);
             builder.UseSetting("Redis:Configuration", TestServices.Redis);
+            builder.UseSetting("Logging:UserIdKey", AppFactory.UserIdKey);
         }
     }
 }

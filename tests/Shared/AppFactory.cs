@@ -24,7 +24,11 @@ public class AppFactory : WebApplicationFactory<Program>, IAsyncLifetime
         _settings["SignIn:AttemptsPerMinute"] = "100000";
         // A job queue of this app's own: test classes share one Redis, and their workers must not take each other's replies.
         _settings["Replies:KeyPrefix"] = ReplyKeyPrefix;
+        _settings["Logging:UserIdKey"] = UserIdKey;
     }
+
+    /// <summary>The key of the user id hashes in logs and exports (./run.sh generates one; tests know theirs).</summary>
+    public const string UserIdKey = "test-user-id-key-0123456789";
 
     public string ReplyKeyPrefix { get; } = $"test-{Guid.NewGuid():N}:";
 

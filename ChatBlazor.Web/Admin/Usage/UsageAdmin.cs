@@ -1,4 +1,5 @@
 using ChatBlazor.Core.Admin;
+using ChatBlazor.Core.Identity;
 using ChatBlazor.Core.Usage;
 using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -36,7 +37,7 @@ public static class UsageAdmin
     /// <summary>GET /admin/api/usage/{table}.csv?from=yyyy-MM-dd&amp;to=…&amp;model=…&amp;plan=…&amp;user=email</summary>
     private static async Task<Results<FileContentHttpResult, NotFound<string>, BadRequest<string>>> ExportAsync(
         string table, DateOnly? from, DateOnly? to, string? model, string? plan, string? user,
-        HttpContext http, UsageAnalytics analytics, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        HttpContext http, UsageAnalytics analytics, UserIdHash userIds, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         if (!Tables.Contains(table))
             return TypedResults.NotFound($"No usage table '{table}'; there are: {string.Join(", ", Tables)}.");
@@ -44,7 +45,7 @@ public static class UsageAdmin
         var filter = new UsageFilter(from ?? defaults.From, to ?? defaults.To, Blank(model), Blank(plan), Blank(user));
         if (filter.Problem is { } problem)
             return TypedResults.BadRequest(problem);
-        var csv = await TableAsync(table, filter, analytics, ct);
+        var csv = await TableAsync(table, filter, analytics, userIds, ct);
         // The download is the action: it is logged whether or not the browser keeps the file.
         await audit.WriteAsync(http.User.Actor(), AuditActions.Export, $"usage/{table}.csv",
             $"{Describe(filter)}; {csv.Rows} rows", ct);
@@ -55,8 +56,12 @@ public static class UsageAdmin
         $"{Csv.Date(filter.From)}..{Csv.Date(filter.To)}" + (filter.Model is null ? "" : $" model={filter.Model}")
         + (filter.Plan is null ? "" : $" plan={filter.Plan}") + (filter.UserEmail is null ? "" : $" user={filter.UserEmail}");
 
-    /// <summary>The table behind one chart, capped at <see cref="UsageAnalytics.MaxRows"/> rows.</summary>
-    public static async Task<Csv> TableAsync(string table, UsageFilter filter, UsageAnalytics analytics, CancellationToken ct)
+    /// <summary>
+    /// The table behind one chart, capped at <see cref="UsageAnalytics.MaxRows"/> rows. Users appear as the keyed
+    /// <see cref="UserIdHash"/> (the same as in the logs), and their email only when the admin asked about one user
+    /// (<c>user=email</c>): an export leaves the system, and a list of everyone's address and usage is not needed for analytics.
+    /// </summary>
+    public static async Task<Csv> TableAsync(string table, UsageFilter filter, UsageAnalytics analytics, UserIdHash userIds, CancellationToken ct)
     {
         switch (table)
         {
@@ -85,9 +90,9 @@ public static class UsageAdmin
             }
             case "top-users":
             {
-                var csv = new Csv("user_id", "email", "requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens");
+                var csv = new Csv("user_hash", "email", "requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens");
                 foreach (var u in await analytics.TopUsersAsync(filter, UsageAnalytics.MaxRows, ct))
-                    csv.Row(Csv.Text(u.UserId), Csv.Text(u.Email), Csv.Number(u.Requests), Csv.Number(u.Errors),
+                    csv.Row(Csv.Text(userIds.Of(u.UserId)), Csv.Text(filter.UserEmail is null ? null : u.Email), Csv.Number(u.Requests), Csv.Number(u.Errors),
                         Csv.Number(u.PromptTokens), Csv.Number(u.CompletionTokens), Csv.Number(u.Tokens));
                 return csv;
             }

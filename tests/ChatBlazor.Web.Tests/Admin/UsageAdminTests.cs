@@ -77,7 +77,7 @@ public class UsageAdminTests(AppFactory app) : IClassFixture<AppFactory>
     }
 
     [Fact]
-    public async Task TopUsersCsvKeepsAFormulaLikeEmailAsText()
+    public async Task TopUsersCsvKeepsAFormulaLikeEmailAsTextWhenAskedAboutThatUser()
     {
         var day = new DateOnly(2025, 6, 9);
         var at = new DateTimeOffset(day.ToDateTime(new TimeOnly(10, 0)), TimeSpan.Zero);
@@ -91,12 +91,39 @@ public class UsageAdminTests(AppFactory app) : IClassFixture<AppFactory>
         await app.Services.GetRequiredService<UsageAggregator>().AggregateDayAsync(day);
         var admin = await SignedInAsync(Roles.Admin);
 
-        var csv = await admin.GetStringAsync("/admin/api/usage/top-users.csv?from=2025-06-09&to=2025-06-09");
+        var csv = await admin.GetStringAsync($"/admin/api/usage/top-users.csv?from=2025-06-09&to=2025-06-09&user={Uri.EscapeDataString(email)}");
 
         Assert.Equal(
-            "user_id,email,requests,errors,prompt_tokens,completion_tokens,total_tokens\r\n" +
-            $"{user},\"'{email}\",1,0,7,8,15\r\n", csv);
+            "user_hash,email,requests,errors,prompt_tokens,completion_tokens,total_tokens\r\n" +
+            $"{KeyedHash(user)},\"'{email}\",1,0,7,8,15\r\n", csv);
     }
+
+    [Fact]
+    public async Task TopUsersCsvOfEveryoneNamesUsersByKeyedHashWithoutEmails()
+    {
+        var day = new DateOnly(2025, 6, 11);
+        var at = new DateTimeOffset(day.ToDateTime(new TimeOnly(10, 0)), TimeSpan.Zero);
+        var email = $"top-{Guid.NewGuid():N}@example.com";
+        var user = await UserAsync(email);
+        await using (var db = Db())
+        {
+            db.UsageRecords.Add(Row(user, at, "plain", 3, 4));
+            await db.SaveChangesAsync();
+        }
+        await app.Services.GetRequiredService<UsageAggregator>().AggregateDayAsync(day);
+        var admin = await SignedInAsync(Roles.Admin);
+
+        var csv = await admin.GetStringAsync("/admin/api/usage/top-users.csv?from=2025-06-11&to=2025-06-11");
+
+        Assert.Equal(
+            "user_hash,email,requests,errors,prompt_tokens,completion_tokens,total_tokens\r\n" +
+            $"{KeyedHash(user)},,1,0,3,4,7\r\n", csv);
+        Assert.DoesNotContain(user, csv);
+    }
+
+    /// <summary>HMAC-SHA256 of the id under the tests' key, first 32 hex characters: computed here, not by the app.</summary>
+    private static string KeyedHash(string userId) => Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes(AppFactory.UserIdKey), System.Text.Encoding.UTF8.GetBytes(userId)))[..32];
 
     [Fact]
     public async Task AnUnknownTableIsNotFoundAndAReversedRangeIsABadRequest()
