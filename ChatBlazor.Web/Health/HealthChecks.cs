@@ -158,3 +158,40 @@ internal sealed class StripeHealthCheck(StripeClient stripe) : IHealthCheck
         }
     }
 }
+
+/// <summary>
+/// The Elasticsearch the logs go to answers <c>GET /_cluster/health</c> with the configured credentials: green is
+/// healthy, yellow degraded, red unhealthy. A key allowed only to write logs gets 403 there, which still shows the
+/// cluster up and the key accepted. Log shipping never blocks the app, so this check never decides readiness.
+/// </summary>
+internal sealed class ElasticsearchHealthCheck(IOptions<Logging.ElasticsearchOptions> options, IHttpClientFactory http) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var es = options.Value;
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(es.Url.TrimEnd('/') + "/"), "_cluster/health"));
+        request.Headers.Authorization = Logging.ElasticsearchSink.AuthorizationFor(es);
+        try
+        {
+            using var response = await http.CreateClient().SendAsync(request, cancellationToken);
+            if (response.StatusCode == System.Net.HttpStatusCode.Forbidden)
+                return HealthCheckResult.Healthy("Reachable; the credentials may not read cluster health (shipping logs does not need to).");
+            if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)
+                return HealthCheckResult.Unhealthy("Elasticsearch refused the credentials (401): logs are not being stored.");
+            if (!response.IsSuccessStatusCode)
+                return HealthCheckResult.Unhealthy($"Elasticsearch answered {(int)response.StatusCode} {response.ReasonPhrase}.");
+            using var body = await System.Text.Json.JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+            var status = body.RootElement.TryGetProperty("status", out var s) ? s.GetString() : null;
+            return status switch
+            {
+                "green" => HealthCheckResult.Healthy(),
+                "yellow" => HealthCheckResult.Degraded("The cluster is yellow: some replicas are not allocated."),
+                _ => HealthCheckResult.Unhealthy($"The cluster is {status ?? "in an unknown state"}: some data is unavailable."),
+            };
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return HealthCheckResult.Unhealthy($"Elasticsearch is unreachable: {e.Message}");
+        }
+    }
+}

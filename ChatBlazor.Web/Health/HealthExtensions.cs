@@ -29,6 +29,8 @@ public static class HealthExtensions
             checks.AddCheck<SmtpHealthCheck>("mail server", timeout: CheckTimeout);
         if (builder.Configuration.GetSection(StripeOptions.Section).Get<StripeOptions>() is { IsEnabled: true })
             checks.AddCheck<StripeHealthCheck>("stripe", timeout: CheckTimeout);
+        if (builder.Configuration.GetSection(Logging.ElasticsearchOptions.Section).Get<Logging.ElasticsearchOptions>() is { IsConfigured: true })
+            checks.AddCheck<ElasticsearchHealthCheck>("elasticsearch", timeout: CheckTimeout);
 
         builder.Services.AddSingleton<HealthHistory>();
         builder.Services.AddSingleton<IHealthCheckPublisher>(services => services.GetRequiredService<HealthHistory>());

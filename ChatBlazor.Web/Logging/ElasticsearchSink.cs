@@ -57,11 +57,7 @@ public sealed class ElasticsearchSink : ILogEventSink, IDisposable
         });
         _http = handler is null ? new HttpClient() : new HttpClient(handler);
         _http.Timeout = TimeSpan.FromSeconds(30);
-        if (!string.IsNullOrEmpty(options.ApiKey))
-            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("ApiKey", options.ApiKey);
-        else if (!string.IsNullOrEmpty(options.UserName))
-            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
-                Convert.ToBase64String(Encoding.UTF8.GetBytes($"{options.UserName}:{options.Password}")));
+        _http.DefaultRequestHeaders.Authorization = AuthorizationFor(options);
         _bulk = new Uri(new Uri(options.Url.TrimEnd('/') + "/"), $"{Uri.EscapeDataString(options.Index)}/_bulk");
         _ecs = new EcsTextFormatter(new EcsTextFormatterConfiguration
         {
@@ -73,6 +69,12 @@ public sealed class ElasticsearchSink : ILogEventSink, IDisposable
             "Log events that never reached Elasticsearch, by reason: queue_full, rejected (by Elasticsearch), failed (unreadable answer), shutdown.");
         _shipping = Task.Run(ShipAsync);
     }
+
+    /// <summary>The Authorization header the options ask for: an API key, user and password, or none.</summary>
+    public static AuthenticationHeaderValue? AuthorizationFor(ElasticsearchOptions options) =>
+        !string.IsNullOrEmpty(options.ApiKey) ? new AuthenticationHeaderValue("ApiKey", options.ApiKey)
+        : !string.IsNullOrEmpty(options.UserName) ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{options.UserName}:{options.Password}")))
+        : null;
 
     public void Emit(LogEvent logEvent)
     {

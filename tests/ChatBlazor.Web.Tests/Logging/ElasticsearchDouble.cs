@@ -10,7 +10,7 @@ namespace ChatBlazor.Web.Tests.Logging;
 /// <summary>
 /// Test double: the part of Elasticsearch a log shipper uses, <c>POST /{index}/_bulk</c> with NDJSON action and
 /// document lines, answered as Elasticsearch answers (<c>{"errors":false,"items":[{"create":{"status":201}}]}</c>).
-/// It can answer 503 (<see cref="Unavailable"/>), stop listening (connections refused) and start again on the same port.
+/// <c>GET /_cluster/health</c> answers <see cref="ClusterStatus"/>. It can answer 503 (<see cref="Unavailable"/>), stop listening (connections refused) and start again on the same port.
 /// </summary>
 public sealed class ElasticsearchDouble : IAsyncDisposable
 {
@@ -28,6 +28,9 @@ public sealed class ElasticsearchDouble : IAsyncDisposable
 
     public string Url => $"http://127.0.0.1:{_port}";
 
+    /// <summary>What <c>GET /_cluster/health</c> reports while available: green, yellow or red.</summary>
+    public string ClusterStatus { get; set; } = "green";
+
     public static async Task<ElasticsearchDouble> StartAsync()
     {
         var double_ = new ElasticsearchDouble();
@@ -43,6 +46,9 @@ public sealed class ElasticsearchDouble : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.MapPost("/{index}/_bulk", BulkAsync);
+        app.MapGet("/_cluster/health", () => Unavailable
+            ? Results.Json(new { error = new { type = "master_not_discovered_exception" }, status = 503 }, statusCode: 503)
+            : Results.Json(new { cluster_name = "double", status = ClusterStatus }));
         await app.StartAsync();
         _port = new Uri(app.Urls.Single()).Port;
         _app = app;
