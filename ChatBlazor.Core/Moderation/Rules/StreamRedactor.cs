@@ -104,7 +104,7 @@ public sealed class StreamRedactor(IModerationDetector detector)
         {
             var c = buffer[tail - 1];
             if (IsTokenChar(c)
-                || (c == ' ' && tail > 1 && (char.IsAsciiDigit(buffer[tail - 2]) || char.IsAsciiLetterUpper(buffer[tail - 2])))
+                || (c == ' ' && EndsWithNumberGroup(buffer, tail - 1))
                 || (c == ' ' && tail < buffer.Length && char.IsAsciiDigit(buffer[tail])))
             {
                 tail--;
@@ -123,6 +123,30 @@ public sealed class StreamRedactor(IModerationDetector detector)
         if (begin < 0 || text.IndexOf("-----END", begin, StringComparison.Ordinal) >= 0) return -1;
         var lineEnd = text.IndexOf('\n', begin);
         return lineEnd < 0 || text.AsSpan(begin, lineEnd - begin).Contains("PRIVATE KEY", StringComparison.Ordinal) ? begin : -1;
+    }
+
+    /// <summary>
+    /// Whether the word before <paramref name="end"/> can be a group of a number written with spaces: a card's or
+    /// phone's digits ("4111", "+44", "(555)"), an IBAN's ("DE89", "WEST"). Only then can the text after the space
+    /// still extend a match; a word like "w12" or "step2" cannot, so it does not hold back what follows.
+    /// </summary>
+    private static bool EndsWithNumberGroup(string buffer, int end)
+    {
+        var start = end;
+        while (start > 0 && IsTokenChar(buffer[start - 1]))
+            start--;
+        if (start == end)
+            return false;
+        var digitOrUpper = false;
+        for (var i = start; i < end; i++)
+        {
+            var c = buffer[i];
+            if (char.IsAsciiDigit(c) || char.IsAsciiLetterUpper(c))
+                digitOrUpper = true;
+            else if (c is not ('-' or '.' or '/' or '(' or ')' or '+'))
+                return false;
+        }
+        return digitOrUpper;
     }
 
     // Characters of emails, keys, tokens, numbers with their separators, and the quotes around a password value.

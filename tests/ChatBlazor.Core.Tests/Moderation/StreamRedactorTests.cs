@@ -67,6 +67,31 @@ public class StreamRedactorTests
         }
     }
 
+    [Theory]
+    [InlineData("w0 ", "w1 ", "w2 ", "w3 ")]
+    [InlineData("Step 1: open it. ", "Step 2: close it. ", "Version v2 ", "and x86 ")]
+    public void WordsEndingInADigitAreNotHeldAsIfTheyStartedANumber(params string[] pieces)
+    {
+        var redactor = new StreamRedactor(Detector);
+        foreach (var piece in pieces)
+        {
+            // A space after "w1" or "v2" cannot continue a card, phone number or IBAN: the piece goes out whole.
+            Assert.Equal(piece, redactor.Push(piece));
+            Assert.Equal(0, redactor.Held);
+        }
+    }
+
+    [Fact]
+    public void NumberGroupsKeepTheTailHeldUntilTheNumberCanNoLongerGrow()
+    {
+        var redactor = new StreamRedactor(Detector);
+        Assert.Equal("Call ", redactor.Push("Call +44 "));
+        Assert.Equal("", redactor.Push("20 7946 "));
+        Assert.Equal("[PHONE] now. ", redactor.Push("0958 now. "));
+        Assert.Equal("Pay to ", redactor.Push("Pay to GB82 WEST "));
+        Assert.Equal("[IBAN] ok", redactor.Push("1234 5698 7654 32 ok") + redactor.Flush());
+    }
+
     [Fact]
     public void AWordInProgressIsHeldOnlyUntilItEnds()
     {
