@@ -57,6 +57,10 @@ public static class MetricsEndpoint
             telemetry.UseOtlpExporter();
     }
 
+    /// <summary>Whether spans leave the process (an OTLP endpoint for traces is set); otherwise they only give log lines their trace ids.</summary>
+    public static bool ExportsTraces =>
+        new[] { "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" }.Any(e => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(e)));
+
     /// <summary>The engine's telemetry in a host: its meter and spans, plus those of the HTTP server that carries them.</summary>
     public static OpenTelemetryBuilder WithEngineTelemetry(this OpenTelemetryBuilder telemetry) => telemetry
         .WithMetrics(metrics => metrics.AddMeter(EngineMetrics.MeterName))

@@ -44,7 +44,17 @@ public sealed class WebProcess : IAsyncDisposable
         web._process.ErrorDataReceived += (_, line) => web.Keep(line.Data);
         web._process.BeginOutputReadLine();
         web._process.BeginErrorReadLine();
-        await web.WaitUntilReadyAsync();
+        try
+        {
+            await web.WaitUntilReadyAsync();
+        }
+        catch
+        {
+            // A process that never became ready would outlive the test run, holding memory and its port.
+            if (!web._process.HasExited)
+                await web.KillAsync();
+            throw;
+        }
         return web;
     }
 
