@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using ChatBlazor.Core.Identity;
 using static Microsoft.Playwright.Assertions;
 
 namespace ChatBlazor.E2E;
@@ -28,7 +29,8 @@ public class ReadinessTests(ReadinessTests.AppWithOwnRedis app) : IClassFixture<
     [Fact]
     public async Task ReadyIs503NamingRedisWhileItIsStoppedAnd200OnceItIsBack()
     {
-        var page = await app.NewPageAsync();
+        // The checks' details are for admins; an admin signs in while Redis is up (sign-in needs it).
+        var (page, _) = await app.SignedInPageAsync(Roles.Admin);
         await page.GotoAsync("/health/live");
         await WaitForReadyAsync(page);
 
@@ -36,6 +38,9 @@ public class ReadinessTests(ReadinessTests.AppWithOwnRedis app) : IClassFixture<
         var down = await page.GotoAsync("/health/ready");
         Assert.Equal(503, down!.Status);
         await Expect(page.Locator("body")).ToContainTextAsync("Redis unreachable");
+        var anonymous = await app.NewPageAsync();
+        var refused = await anonymous.GotoAsync("/health/ready");
+        Assert.Equal((503, """{"status":"Unhealthy"}"""), (refused!.Status, await refused.TextAsync()));
 
         app.Redis.Start();
         await WaitForReadyAsync(page);
