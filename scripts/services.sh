@@ -138,8 +138,12 @@ start_postgres() {
     cb_log "Starting PostgreSQL on 127.0.0.1:$port"
     # Noted before starting, so that even a start that fails half-way is stopped on exit.
     CB_STARTED_PG="$data"
+    # Test databases live for one test class: autovacuum would only get in the way of dropping them (its workers
+    # belong to no role the tests may signal, so DROP DATABASE ... WITH (FORCE) fails while one runs).
+    local options="-p $port -k /tmp -c listen_addresses=127.0.0.1"
+    [ "$profile" = test ] && options="$options -c autovacuum=off"
     pg_as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-      -o "-p $port -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null \
+      -o "$options" start >/dev/null \
       || cb_die "PostgreSQL did not start; see $data/server.log"
   fi
   ensure_app_role "$port" "$secret" "$app_secret"
