@@ -52,14 +52,15 @@ public static class MetricsEndpoint
     /// </summary>
     public static void UseOtlpWhenConfigured(this IOpenTelemetryBuilder telemetry)
     {
-        string[] endpoints = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"];
-        if (endpoints.Any(e => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(e))))
+        if (AnySet("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"))
             telemetry.UseOtlpExporter();
     }
 
     /// <summary>Whether spans leave the process (an OTLP endpoint for traces is set); otherwise they only give log lines their trace ids.</summary>
-    public static bool ExportsTraces =>
-        new[] { "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" }.Any(e => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(e)));
+    public static bool ExportsTraces => AnySet("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+
+    private static bool AnySet(params string[] variables) =>
+        variables.Any(v => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(v)));
 
     /// <summary>The engine's telemetry in a host: its meter and spans, plus those of the HTTP server that carries them.</summary>
     public static OpenTelemetryBuilder WithEngineTelemetry(this OpenTelemetryBuilder telemetry) => telemetry
