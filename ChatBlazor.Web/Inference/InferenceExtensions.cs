@@ -22,6 +22,12 @@ public sealed class InferenceOptions : IValidatableObject
     /// <summary>Hosts running <c>ChatBlazor.Inference serve</c> (or any OpenAI-compatible server), with the models to use there.</summary>
     public List<RemoteHost> Hosts { get; set; } = [];
 
+    /// <summary>
+    /// False on web instances of a fleet whose models run on inference hosts: no folder is loaded here, not even the
+    /// one appsettings.json names, and a web instance stays small.
+    /// </summary>
+    public bool InProcess { get; set; } = true;
+
     [Range(1, 256)] public int MaxRunningSequences { get; set; } = 16;
     [Range(0, 100_000)] public int MaxQueuedRequests { get; set; } = 64;
     [Range(1L << 20, long.MaxValue)] public long KvCacheBytes { get; set; } = 1L << 30;
@@ -66,6 +72,8 @@ public static class InferenceExtensions
             {
                 foreach (var model in builder.Configuration.GetSection("Models").GetChildren())
                     options.Models[model.Key] = model.Value ?? "";
+                if (!options.InProcess)
+                    options.Models.Clear();
             })
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHttpClient(nameof(RemoteEngine), http => http.Timeout = Timeout.InfiniteTimeSpan);

@@ -69,4 +69,19 @@ public class InferenceWiringTests(InferenceWiringTests.Factory app) : IClassFixt
 
         Assert.Contains("Inference:Models:broken", error.Message);
     }
+
+    [Fact]
+    public void AnInstanceWhoseModelsRunElsewhereLoadsNoFolderNotEvenTheShippedOne()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Configuration["Inference:InProcess"] = "false";
+        builder.Configuration["Models:extra"] = Path.GetTempPath(); // would fail validation if it were kept
+        builder.AddInference();
+        using var host = builder.Build();
+
+        var options = host.Services.GetRequiredService<IOptions<InferenceOptions>>().Value;
+
+        Assert.Empty(options.Models);
+        Assert.Contains("chatblazor-mini", builder.Configuration.GetSection("Inference:Models").GetChildren().Select(c => c.Key));
+    }
 }
