@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 source scripts/services.sh
 
 command -v dotnet >/dev/null || cb_die "the .NET SDK 10 is required (dotnet not found on PATH)"
-ensure_packages postgresql redis-server patchelf gcc chromium fonts-liberation prometheus
+ensure_packages postgresql redis-server patchelf gcc chromium fonts-liberation prometheus nginx openssl curl gettext-base
 command -v npm >/dev/null || ensure_packages nodejs npm
 
 cleanup() {
