@@ -11,7 +11,7 @@ namespace ChatBlazor.Core.Routing;
 /// running the same model): each request takes the next of them in turn (round robin per model, which spreads
 /// evenly without knowing their load), and when that one fails before its first chunk because it is down or full
 /// (<see cref="EngineUnavailableException"/>, <see cref="EngineOverloadedException"/>), the request goes on to the
-/// next replica. Once a chunk has gone to the caller, an error is the caller's, as with one engine: the reply-job layer
+/// next replica, and that one goes to the back of the line for <see cref="SetBackFor"/>. Once a chunk has gone to the caller, an error is the caller's, as with one engine: the reply-job layer
 /// continues a reply cut off mid-way. Engines join and leave at run time (a host an admin adds or removes), and an
 /// engine's own list may change (a model loaded or unloaded).
 /// </summary>
@@ -19,13 +19,22 @@ public sealed class ModelRouter : IInferenceEngine
 {
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<string, StrongBox<int>> _turns = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<IInferenceEngine, DateTimeOffset> _failedAt = new(ReferenceEqualityComparer.Instance);
     private readonly ILogger? _log;
+    private readonly TimeProvider _clock;
     private IInferenceEngine[] _engines = [];
 
+    /// <summary>
+    /// How long a replica that failed before its first chunk is tried after the others: a host that is down costs
+    /// one failed attempt (or, when it hangs, one read timeout) per period rather than every Nth request, and one that
+    /// is back gets its turns again soon after.
+    /// </summary>
+    public static readonly TimeSpan SetBackFor = TimeSpan.FromSeconds(10);
+
     /// <param name="log">Where a failover is noted (none in tests that do not look).</param>
-    public ModelRouter(IEnumerable<IInferenceEngine> engines, ILogger<ModelRouter>? log = null)
+    public ModelRouter(IEnumerable<IInferenceEngine> engines, ILogger<ModelRouter>? log = null, TimeProvider? clock = null)
     {
-        _log = log;
+        (_log, _clock) = (log, clock ?? TimeProvider.System);
         foreach (var engine in engines)
             Add(engine);
     }
@@ -51,6 +60,7 @@ public sealed class ModelRouter : IInferenceEngine
         {
             var before = _engines.Length;
             _engines = [.. _engines.Where(e => !ReferenceEquals(e, engine))];
+            _failedAt.TryRemove(engine, out _);
             return _engines.Length != before;
         }
     }
@@ -66,7 +76,10 @@ public sealed class ModelRouter : IInferenceEngine
     private IInferenceEngine FirstOf(string model) =>
         Volatile.Read(ref _engines).FirstOrDefault(e => e.Models.Any(m => m.Name == model)) ?? throw new ModelNotFoundException(model);
 
-    /// <summary>The replicas in the order this request tries them: starting at the model's next turn, wrapping around.</summary>
+    /// <summary>
+    /// The replicas in the order this request tries them: starting at the model's next turn and wrapping around, those
+    /// set back after a failure last.
+    /// </summary>
     private IInferenceEngine[] TurnOrder(string model)
     {
         var replicas = EnginesOf(model);
@@ -76,7 +89,10 @@ public sealed class ModelRouter : IInferenceEngine
             return [replicas[0]];
         var turn = Interlocked.Increment(ref _turns.GetOrAdd(model, _ => new StrongBox<int>(-1)).Value);
         var first = (int)((uint)turn % (uint)replicas.Count); // unsigned: the counter wraps to negative after 2^31 requests
-        return [.. replicas.Skip(first), .. replicas.Take(first)];
+        IInferenceEngine[] turns = [.. replicas.Skip(first), .. replicas.Take(first)];
+        var now = _clock.GetUtcNow();
+        bool SetBack(IInferenceEngine e) => _failedAt.TryGetValue(e, out var failed) && now - failed < SetBackFor;
+        return [.. turns.Where(e => !SetBack(e)), .. turns.Where(SetBack)];
     }
 
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -102,11 +118,16 @@ public sealed class ModelRouter : IInferenceEngine
         var stream = engine.GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
-            return (stream, await stream.MoveNextAsync());
+            var started = (stream, await stream.MoveNextAsync());
+            _failedAt.TryRemove(engine, out _);
+            return started;
         }
-        catch (Exception e) when (!last && e is EngineUnavailableException or EngineOverloadedException)
+        catch (Exception e) when (e is EngineUnavailableException or EngineOverloadedException && !cancellationToken.IsCancellationRequested)
         {
+            _failedAt[engine] = _clock.GetUtcNow();
             await stream.DisposeAsync();
+            if (last)
+                throw;
             _log?.LogWarning("Model {Model}: a replica failed before its first chunk ({Error}); trying the next", request.Model, e.Message);
             return null;
         }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ChatBlazor.Core.Routing;
 using ChatBlazor.Inference.Contracts;
+using ChatBlazor.Testing;
 
 namespace ChatBlazor.Core.Tests.Routing;
 
@@ -94,6 +95,24 @@ public class ModelRouterTests
 
         Assert.Equal(["b", "b"], answers);
         Assert.Equal(1, failing.Requests); // its turn came once, and it passed the request on
+    }
+
+    [Fact]
+    public async Task AReplicaThatFailedIsTriedAfterTheOthersUntilItsSetBackEnds()
+    {
+        var clock = new ClockDouble(DateTimeOffset.UnixEpoch);
+        var down = new FailingEngineDouble(new EngineUnavailableException("connection refused"), 0, "large");
+        var router = new ModelRouter([down, new NamedEngineDouble("b", "large")], clock: clock);
+
+        for (var i = 0; i < 4; i++)
+            Assert.Equal("b", await AnswerAsync(router, "large"));
+        var triedWhileSetBack = down.Requests;
+        clock.Advance(ModelRouter.SetBackFor);
+        for (var i = 0; i < 2; i++)
+            Assert.Equal("b", await AnswerAsync(router, "large"));
+
+        Assert.Equal(1, triedWhileSetBack); // its first turn failed; its second came while it was set back
+        Assert.Equal(2, down.Requests); // after the set-back it had its turn again
     }
 
     [Fact]
