@@ -95,7 +95,7 @@ internal static class ServeCommand
     {
         var (cert, key) = (args.String("tls-cert"), args.String("tls-key"));
         if (cert is null && key is null)
-            return https ? throw new UsageException("--urls: an https address needs --tls-cert PEM and --tls-key PEM") : null;
+            return https ? throw new UsageException("--urls: an https address (in --urls or --ops-urls) needs --tls-cert PEM and --tls-key PEM") : null;
         if (cert is null || key is null)
             throw new UsageException("--tls-cert and --tls-key go together: the certificate and its private key, both PEM");
         if (!https)

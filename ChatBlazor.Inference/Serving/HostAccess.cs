@@ -31,6 +31,13 @@ public sealed record HostAccess(string? ApiKey = null, string? OpsUrls = null, X
     // Hashes have one length, so comparing them in fixed time tells a caller nothing about the key's length either.
     private readonly byte[]? _keyHash = ApiKey is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey));
 
+    // A record prints every property in ToString: never the key, which would then reach a log or a test's output.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append($"ApiKey = {(ApiKey is null ? "none" : "set")}, OpsUrls = {OpsUrls}, Certificate = {Certificate?.Subject}");
+        return true;
+    }
+
     /// <summary>Why <paramref name="key"/> cannot be a host's API key, or null when it can; it travels in an HTTP header.</summary>
     public static string? Problem(string key) =>
         key.Length < MinimumKeyLength ? $"the key must be at least {MinimumKeyLength} characters (e.g. openssl rand -hex 32)"

@@ -143,6 +143,10 @@ public class HostAccessTests
     }
 
     [Fact]
+    public void TheKeyIsNeverPrinted() =>
+        Assert.DoesNotContain(Key, new HostAccess(Key, "http://127.0.0.1:9000").ToString());
+
+    [Fact]
     public async Task HttpsServesCompletionsWithTheGivenCertificateToAClientThatTrustsIt()
     {
         using var certificate = SelfSigned();
