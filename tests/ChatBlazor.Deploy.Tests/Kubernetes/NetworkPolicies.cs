@@ -14,6 +14,10 @@ internal sealed class NetworkPolicies(IReadOnlyList<JsonObject> policies)
     public bool Allows(Endpoint from, Endpoint to, int port, string protocol = "TCP") =>
         Permits(from, to, port, protocol, "Egress") && Permits(to, from, port, protocol, "Ingress");
 
+    /// <summary>The receiver's side alone: what it admits from a sender whose own egress nothing limits.</summary>
+    public bool Admits(Endpoint from, Endpoint to, int port, string protocol = "TCP") =>
+        Permits(to, from, port, protocol, "Ingress");
+
     /// <summary>Whether the policies of <paramref name="subject"/>'s namespace let it talk with <paramref name="peer"/>.</summary>
     private bool Permits(Endpoint subject, Endpoint peer, int port, string protocol, string direction)
     {

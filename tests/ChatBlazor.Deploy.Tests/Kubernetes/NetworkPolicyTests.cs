@@ -24,6 +24,9 @@ public class NetworkPolicyTests(RenderedOverlays overlays)
 
         Assert.Equal([Web], cluster.WhoReaches(Inference, 8000));
         Assert.Equal([Prometheus], cluster.WhoReaches(Inference, 9000));
+        // Each receiver holds the line by itself too, whatever the senders' own egress rules.
+        Assert.Equal([Web], cluster.WhoIsAdmitted(Inference, 8000));
+        Assert.Equal([Prometheus], cluster.WhoIsAdmitted(Inference, 9000));
     }
 
     [Theory]
@@ -33,6 +36,7 @@ public class NetworkPolicyTests(RenderedOverlays overlays)
         var cluster = new Cluster(overlays[name]);
 
         Assert.Equal([Controller, Prometheus], cluster.WhoReaches(Web, 8080));
+        Assert.Equal([Controller, Prometheus], cluster.WhoIsAdmitted(Web, 8080));
     }
 
     [Theory]
@@ -45,6 +49,8 @@ public class NetworkPolicyTests(RenderedOverlays overlays)
         {
             Assert.Equal([Migrate, Web], cluster.WhoReaches("postgres", 5432));
             Assert.Equal([Migrate, Web], cluster.WhoReaches("redis", 6379));
+            Assert.Equal([Migrate, Web], cluster.WhoIsAdmitted("postgres", 5432));
+            Assert.Equal([Migrate, Web], cluster.WhoIsAdmitted("redis", 6379));
             Assert.Empty(cluster.WhoReaches("postgres", 6379)); // a port nothing listens on stays shut too
         }
         else
@@ -115,6 +121,9 @@ public class NetworkPolicyTests(RenderedOverlays overlays)
         /// <summary>Every pod that may connect to <paramref name="target"/>'s port, by name, sorted.</summary>
         public List<string> WhoReaches(string target, int port) =>
             [.. All.Where(p => p.Name != target && Policies.Allows(p, Pod(target), port)).Select(p => p.Name).Order()];
+
+        public List<string> WhoIsAdmitted(string target, int port) =>
+            [.. All.Where(p => p.Name != target && Policies.Admits(p, Pod(target), port)).Select(p => p.Name).Order()];
 
         public List<string> OurPodsReaching(Endpoint target, int port, string protocol = "TCP") =>
             [.. Ours.Where(p => Policies.Allows(p, target, port, protocol)).Select(p => p.Name).Order()];
