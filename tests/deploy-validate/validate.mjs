@@ -1,12 +1,15 @@
 // Offline checks of what an operator deploys, run by tests/ChatBlazor.Deploy.Tests (Kubernetes/):
 //
 //   node validate.mjs objects < rendered.yaml   every object of `kubectl kustomize` output against the Kubernetes
-//                                               schemas (npm kubernetes-models); the objects as JSON on stdout
+//                                               schemas (npm kubernetes-models), unknown fields refused; the
+//                                               objects as JSON on stdout
 //   node validate.mjs lint FILE...              strict YAML: one problem per line on stdout, exit 1 if any
 //   node validate.mjs json FILE                 one YAML document as JSON (the tests read kustomization.yaml)
 //
 // Exit codes: 0 fine, 1 problems found (listed), 2 bad usage.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { isScalar, parseAllDocuments, parseDocument, visit } from "yaml";
 
 const [mode, ...args] = process.argv.slice(2);
@@ -32,6 +35,8 @@ async function objects(text) {
       const details = (e.errors ?? []).map((x) => `${x.instancePath || "/"} ${x.message ?? x.keyword}`).join("; ");
       problems.push(`${id}: ${details || e.message}`);
     }
+    const declaration = join(dirname(fileURLToPath(import.meta.resolve(`kubernetes-models/${object.apiVersion}`))), `${object.kind}.d.ts`);
+    for (const path of unknownFields(object, declaration, "")) problems.push(`${id}: unknown field ${path}`);
     found.push(object);
   }
   if (problems.length > 0) {
@@ -59,6 +64,61 @@ async function modelOf(apiVersion, kind) {
   } catch {
     return null;
   }
+}
+
+// The schemas check types and required fields but let unknown ones through, and the API server only warns about
+// them: a misspelt or misplaced field (a patch that puts nodeSelector on a container) would be dropped unseen. The
+// fields each type declares are read from the package's TypeScript declarations, one interface per file.
+function unknownFields(value, declarationFile, path) {
+  const type = declaredFields(declarationFile);
+  if (!type || value === null || typeof value !== "object" || Array.isArray(value)) return [];
+  const found = [];
+  for (const [key, child] of Object.entries(value)) {
+    const fieldType = type.fields.get(key);
+    if (fieldType === undefined) found.push(`${path}/${key}`);
+    else found.push(...unknownInType(child, fieldType, type, `${path}/${key}`));
+  }
+  return found;
+}
+
+function unknownInType(value, fieldType, type, path) {
+  const array = /^Array<(\w+)>$/.exec(fieldType);
+  if (array && Array.isArray(value)) return value.flatMap((item, i) => unknownInType(item, array[1], type, `${path}/${i}`));
+  const map = /^map<(\w+)>$/.exec(fieldType);
+  if (map && value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => unknownInType(v, map[1], type, `${path}/${k}`));
+  const file = type.imports.get(fieldType);
+  return file ? unknownFields(value, file, path) : []; // a primitive, a literal or a union: nothing inside to check
+}
+
+const declarations = new Map();
+
+function declaredFields(file) {
+  if (declarations.has(file)) return declarations.get(file);
+  let result = null;
+  if (existsSync(file)) {
+    const text = readFileSync(file, "utf8");
+    const imports = new Map();
+    for (const [, names, from] of text.matchAll(/^import \{ ([^}]+) \} from "([^"]+)";$/gm)) {
+      const target = from.startsWith(".") ? join(dirname(file), from.replace(/\.js$/, ".d.ts"))
+        : fileURLToPath(import.meta.resolve(from)).replace(/\.js$/, ".d.ts");
+      for (const name of names.split(",")) imports.set(name.trim(), target);
+    }
+    const body = /^export interface \w+(?: extends \w+)? \{\n([\s\S]*?)^\}/m.exec(text);
+    if (body) {
+      const fields = new Map();
+      const lines = body[1].split("\n");
+      lines.forEach((line, i) => {
+        const field = /^ {4}"([^"]+)"\??: (.*?);?$/.exec(line);
+        if (!field) return;
+        // A map is declared over the next lines: { [key: string]: T; }
+        const entry = field[2] === "{" ? /\[key: string\]: (.*?);?$/.exec(lines[i + 1] ?? "") : null;
+        fields.set(field[1], entry ? `map<${entry[1]}>` : field[2]);
+      });
+      result = { fields, imports };
+    }
+  }
+  declarations.set(file, result);
+  return result;
 }
 
 // Kubernetes and Compose read YAML 1.1, where these plain scalars are booleans or octal numbers; YAML 1.2 tools

@@ -61,7 +61,7 @@ public class ManifestTests(RenderedOverlays overlays)
     }
 
     [Fact]
-    public void TheSchemaCheckRefusesAWrongFieldAndAnUnknownKind()
+    public void TheSchemaCheckRefusesAWrongTypeAMisspeltFieldAndAnUnknownKind()
     {
         const string broken = """
             apiVersion: apps/v1
@@ -76,6 +76,8 @@ public class ManifestTests(RenderedOverlays overlays)
                     - name: x
                       image: x:1
                       ports: [{ containerPort: "eighty" }]
+                      livenessprobe: { httpGet: { path: /health/live, port: 8080 } }
+                      resources: { limits: { nvidia.com/gpu: "1" } }
             ---
             apiVersion: monitoring.coreos.com/v1
             kind: ServiceMonitor
@@ -85,6 +87,8 @@ public class ManifestTests(RenderedOverlays overlays)
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("Deployment/broken: /spec/template/spec/containers/0/ports/0/containerPort must be integer", result.Errors);
+        Assert.Contains("Deployment/broken: unknown field /spec/template/spec/containers/0/livenessprobe", result.Errors);
+        Assert.DoesNotContain("nvidia.com", result.Errors); // resource names are a map's keys, not fields
         Assert.Contains("ServiceMonitor/unknown: no schema", result.Errors);
     }
 
