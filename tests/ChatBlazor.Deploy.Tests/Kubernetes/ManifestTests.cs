@@ -1,5 +1,5 @@
 using System.Text;
-using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace ChatBlazor.Deploy.Tests.Kubernetes;
 
@@ -110,6 +110,31 @@ public class ManifestTests(RenderedOverlays overlays)
     }
 
     [Fact]
+    public void TheYamlBlocksOfTheKubernetesReadmeAreStrictYaml()
+    {
+        // The scrape job and the adapter rule are copied from there into other configurations.
+        var readme = File.ReadAllText(Repository.PathOf("deploy/k8s/README.md"));
+        var blocks = Regex.Matches(readme, "```yaml\n(.*?)```", RegexOptions.Singleline)
+            .Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(2, blocks.Count);
+        var dir = Directory.CreateTempSubdirectory("chatblazor-readme-");
+        try
+        {
+            var files = blocks.Select((block, i) => Path.Combine(dir.FullName, $"block{i}.yaml")).ToList();
+            for (var i = 0; i < blocks.Count; i++)
+                File.WriteAllText(files[i], blocks[i]);
+
+            var lint = Tools.Lint(files);
+
+            Assert.True(lint.ExitCode == 0, lint.Output + lint.Errors);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void TheYamlLintRefusesDuplicateKeysAndValuesThatYaml11ReadsDifferently()
     {
         var dir = Directory.CreateTempSubdirectory("chatblazor-lint-");
@@ -181,7 +206,7 @@ public class ManifestTests(RenderedOverlays overlays)
         var secrets = Path.Combine(overlays.Copy, "overlays", "dev", "secrets");
         string Read(string file) => File.ReadAllText(Path.Combine(secrets, file));
 
-        Assert.Matches("^[0-9a-f]{64}$", Read("postgres-password"));
+        Assert.Matches(@"^[0-9a-f]{64}\z", Read("postgres-password")); // the value alone: no newline
         Assert.Contains("Password=" + Read("postgres-password"), Read("postgres-connection"));
         Assert.Contains("password=" + Read("redis-password"), Read("redis-configuration"));
         Assert.NotEqual(Read("postgres-password"), Read("redis-password"));
