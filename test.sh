@@ -28,6 +28,13 @@ if [ ! -f "$sdk/node_modules/.package-lock.json" ] || ! cmp -s "$sdk/package-loc
   (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json .installed-lock)
 fi
 
+# kubernetes-models and yaml for the offline checks of deploy/ and docker/ (tests/ChatBlazor.Deploy.Tests), as locked.
+validate=tests/deploy-validate
+if [ ! -f "$validate/node_modules/.package-lock.json" ] || ! cmp -s "$validate/package-lock.json" "$validate/.installed-lock"; then
+  cb_log "Installing $validate (npm ci)"
+  (cd "$validate" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json .installed-lock)
+fi
+
 results=.data/test-results
 rm -rf "$results"
 export CHATBLAZOR_CHROMIUM="${CHATBLAZOR_CHROMIUM:-/usr/bin/chromium}"
