@@ -123,7 +123,10 @@ public sealed partial class ClusterFleet : IAsyncLifetime
     /// <summary>The web instance (web-1, web-2) listening on a port.</summary>
     public string WebNameOf(int port) => port == Port + 1 ? "web-1" : port == Port + 2 ? "web-2" : throw new ArgumentException($"no web instance on {port}");
 
-    /// <summary>The access log's lines from <paramref name="from"/> on: what NGINX sent where.</summary>
+    /// <summary>How many lines the access log has: a mark to read <see cref="Requests"/> from.</summary>
+    public int AccessLogLength() => File.ReadAllLines(AccessLog).Length;
+
+    /// <summary>The requests NGINX passed on, logged from line <paramref name="from"/> on: what it sent where.</summary>
     public IReadOnlyList<GatewayLine> Requests(int from = 0) =>
         [.. File.ReadAllLines(AccessLog).Skip(from).Select(GatewayLine.Parse).OfType<GatewayLine>()];
 

@@ -111,6 +111,7 @@ public class GatewayTests(ClusterFleet fleet) : IClassFixture<ClusterFleet>
             Assert.Equal(("Once upon a time.", CompletionStatus.Complete), (stored.Content, stored.Status));
 
             // The new circuit is a live one: the next message is answered.
+            await Expect(page.GetByTestId("chat-input")).ToBeEnabledAsync();
             await ChatFlowTests.SendAsync(page, "and then?");
             await fleet.Model.Asked.ReadAsync();
             fleet.Model.Release("The end.", "<end>");
@@ -157,7 +158,7 @@ public class GatewayTests(ClusterFleet fleet) : IClassFixture<ClusterFleet>
         var key = (await fleet.ScriptAsync("admin", "create-api-key", "--email", email, "--name", "spread")).Trim().Split('\n')[^1];
         using var http = TrustingFleet();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        var before = fleet.Requests().Count;
+        var before = fleet.AccessLogLength();
 
         var statuses = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
         {
@@ -169,8 +170,14 @@ public class GatewayTests(ClusterFleet fleet) : IClassFixture<ClusterFleet>
         }));
 
         Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
-        var perInstance = fleet.Requests(before).Where(r => r.Path == "/v1/chat/completions")
-            .GroupBy(r => fleet.WebNameOf(r.UpstreamPort)).ToDictionary(g => g.Key, g => g.Count());
+        // NGINX writes a request's line just after its last byte went out: the last ones may still be on their way.
+        var completions = fleet.Requests(before).Where(r => r.Path == "/v1/chat/completions").ToList();
+        while (completions.Count < 40)
+        {
+            await Task.Delay(20); // polling a condition
+            completions = [.. fleet.Requests(before).Where(r => r.Path == "/v1/chat/completions")];
+        }
+        var perInstance = completions.GroupBy(r => fleet.WebNameOf(r.UpstreamPort)).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(40, perInstance.Values.Sum());
         // Each request is hashed on its own id: 40 land on both instances, each with at least 5 (all but certain).
         Assert.True(perInstance.GetValueOrDefault("web-1") >= 5 && perInstance.GetValueOrDefault("web-2") >= 5,
