@@ -2,8 +2,10 @@
 # Build from the repository root:
 #   docker build -f docker/inference.Dockerfile -t chatblazor-inference .                        # CPU (LibTorch CPU)
 #   docker build -f docker/inference.Dockerfile --build-arg TORCH_BACKEND=cuda -t chatblazor-inference:cuda .
-# The CUDA variant needs the TorchSharp-cuda-linux packages from NuGet (not served by every mirror) and runs on
-# CUDA_IMAGE with the NVIDIA container toolkit (`--gpus all`).
+# The CUDA variant needs the TorchSharp-cuda-linux packages from NuGet (not served by every mirror). Those packages
+# carry LibTorch's CUDA libraries (CUDA runtime, cuBLAS, cuDNN) into the published folder, and the NVIDIA container
+# toolkit (`--gpus all`) brings the host's driver, so the same runtime image serves both variants; RUNTIME_IMAGE may
+# still name another image with the ASP.NET runtime (one with CUDA's own libraries, say).
 #
 # Run: /v1 and /status on :8000 behind `Authorization: Bearer <key>`, the key read from the file
 # /run/secrets/inference-api-key; /health and /metrics on :9000 without the key (probes, Prometheus). uid 10001,
@@ -13,7 +15,6 @@
 #         --api-key-file /run/secrets/inference-api-key
 ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0.401
 ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0.12
-ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 ARG TORCH_BACKEND=cpu
 
 FROM ${SDK_IMAGE} AS build
@@ -31,27 +32,18 @@ RUN cd /app && rm -f onnxruntime.dll libtorch_python.so libjitbackend_test.so li
       libbackend_with_compiler.so libnnapi_backend.so libaoti_custom_ops.so
 RUN mkdir -p /models && cp -r models/chatblazor-mini /models/ && rm -f /models/chatblazor-mini/*.md /models/chatblazor-mini/eval*
 
-# CPU: the ASP.NET runtime image as it is.
-FROM ${RUNTIME_IMAGE} AS runtime-cpu
-
-# CUDA: the CUDA libraries' image, with the .NET and ASP.NET runtimes copied from the runtime image and the ICU the
-# runtime needs for globalization (untested here: no CUDA package or image is reachable from this project's build).
-FROM ${RUNTIME_IMAGE} AS dotnet
-FROM ${CUDA_IMAGE} AS runtime-cuda
-COPY --from=dotnet /usr/share/dotnet /usr/share/dotnet
-RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet \
-    && apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates $(apt-cache search --names-only '^libicu[0-9]+$' | cut -d' ' -f1) \
-    && rm -rf /var/lib/apt/lists/*
-
-FROM runtime-${TORCH_BACKEND}
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 COPY --from=build /app /app
 COPY --from=build /models /models
 COPY docker/http-probe.sh /usr/local/bin/http-probe.sh
 USER 10001:10001
+# The NVIDIA container toolkit reads these: which GPUs, and that only the compute libraries are wanted. Without the
+# toolkit (the CPU variant) nothing reads them.
 ENV HOME=/tmp \
-    DOTNET_NOLOGO=1
+    DOTNET_NOLOGO=1 \
+    NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
 EXPOSE 8000 9000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["http-probe.sh", "9000", "/health"]
 ENTRYPOINT ["dotnet", "/app/ChatBlazor.Inference.dll"]
