@@ -2,7 +2,8 @@
 #   docker build -f docker/web.Dockerfile -t chatblazor-web .
 # Run: serves http://0.0.0.0:8080 as uid 10001, with a read-only root filesystem and a writable /tmp.
 # `migrate` as the command applies the migrations and exits (the one-shot job of docker/compose.yaml); so do the other
-# operator commands (create-user, ...). docker/README.md lists the settings it needs.
+# operator commands (create-user, ...). Its settings are in the top-level README (Configuration); docker/compose.yaml
+# shows those of a fleet.
 #
 # The base images are arguments so that a build without access to mcr.microsoft.com can pass its own (see
 # scripts/container-check.sh). The build and runtime images must be the same distribution release: the TorchSharp
