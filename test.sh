@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 source scripts/services.sh
 
 command -v dotnet >/dev/null || cb_die "the .NET SDK 10 is required (dotnet not found on PATH)"
-ensure_packages postgresql redis-server patchelf gcc chromium fonts-liberation prometheus
+ensure_packages postgresql redis-server patchelf gcc chromium fonts-liberation prometheus nginx openssl curl gettext-base
 command -v npm >/dev/null || ensure_packages nodejs npm
 
 cleanup() {
@@ -21,12 +21,14 @@ services_start test
 cb_log "Building (Release)"
 dotnet build ChatBlazor.sln -c Release --nologo -v quiet -clp:ErrorsOnly
 
-# The official openai npm package for the API tests, exactly as locked (only when the lock changed).
-sdk=tests/openai-sdk
-if [ ! -f "$sdk/node_modules/.package-lock.json" ] || ! cmp -s "$sdk/package-lock.json" "$sdk/.installed-lock"; then
-  cb_log "Installing $sdk (npm ci)"
-  (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json .installed-lock)
-fi
+# npm packages the tests run, exactly as locked, installed only when a lock changed: the official openai package for
+# the API tests, and kubernetes-models and yaml for the offline checks of deploy/ and docker/.
+for npm_dir in tests/openai-sdk tests/deploy-validate; do
+  if [ ! -f "$npm_dir/node_modules/.package-lock.json" ] || ! cmp -s "$npm_dir/package-lock.json" "$npm_dir/.installed-lock"; then
+    cb_log "Installing $npm_dir (npm ci)"
+    (cd "$npm_dir" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json .installed-lock)
+  fi
+done
 
 results=.data/test-results
 rm -rf "$results"

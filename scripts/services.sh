@@ -1,12 +1,14 @@
 # Starts and stops the PostgreSQL and Redis that ./run.sh and ./test.sh use: the one place that knows how.
 # Source it, then: ensure_packages PKG..., services_start PROFILE, services_stop.
-# PROFILE is "run" or "test": each has its own ports and data under .data/PROFILE, so tests never touch run data.
+# PROFILE is "run", "test" or "cluster" (scripts/cluster.sh): each has its own ports and data under .data/PROFILE, so
+# tests never touch run data. CHATBLAZOR_DATA moves .data elsewhere (a test's own fleet).
 # Servers bind to 127.0.0.1 only. ConnectionStrings__Postgres / Redis__Configuration, when set, name external
 # servers and nothing is started for them.
 # The app connects as its own role (chatblazor: no superuser; it owns its database and may create the test
 # databases). Passwords are generated into .data/PROFILE (mode 600) and never go on a command line.
 
 CB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CB_DATA="${CHATBLAZOR_DATA:-$CB_ROOT/.data}"
 CB_STARTED_PG=""
 CB_STARTED_REDIS=""
 CB_PG_ROLE=chatblazor
@@ -48,9 +50,13 @@ pg_bin() {
 
 # The data folder must be reachable by the postgres user; a checkout under a private home is not.
 pg_data_dir() {
-  local profile=$1 dir="$CB_ROOT/.data/$1/postgres"
-  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$CB_ROOT" 2>/dev/null; then
-    dir="/var/tmp/chatblazor-$(printf '%s' "$CB_ROOT" | md5sum | cut -c1-12)/$profile/postgres"
+  local profile=$1 dir="$CB_DATA/$1/postgres"
+  mkdir -p "$CB_DATA"
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$CB_DATA" 2>/dev/null; then
+    # Named after the checkout, as before CHATBLAZOR_DATA existed, so an existing cluster is found again.
+    local owner=$CB_ROOT
+    [ "$CB_DATA" = "$CB_ROOT/.data" ] || owner=$CB_DATA
+    dir="/var/tmp/chatblazor-$(printf '%s' "$owner" | md5sum | cut -c1-12)/$profile/postgres"
   fi
   echo "$dir"
 }
@@ -112,9 +118,9 @@ start_postgres() {
   local profile=$1 port=$2 bin data secret app_secret
   bin=$(pg_bin)
   data=$(pg_data_dir "$profile")
-  secret="$CB_ROOT/.data/$profile/postgres.password"        # the superuser's: for this script only
-  app_secret="$CB_ROOT/.data/$profile/$CB_PG_ROLE.password" # the app's role
-  mkdir -p "$CB_ROOT/.data/$profile" "$(dirname "$data")"
+  secret="$CB_DATA/$profile/postgres.password"        # the superuser's: for this script only
+  app_secret="$CB_DATA/$profile/$CB_PG_ROLE.password" # the app's role
+  mkdir -p "$CB_DATA/$profile" "$(dirname "$data")"
   new_secret "$secret"
   new_secret "$app_secret"
 
@@ -151,7 +157,7 @@ start_postgres() {
 }
 
 start_redis() {
-  local profile=$1 port=$2 dir="$CB_ROOT/.data/$1/redis" secret="$CB_ROOT/.data/$1/redis.password"
+  local profile=$1 port=$2 dir="$CB_DATA/$1/redis" secret="$CB_DATA/$1/redis.password"
   mkdir -p "$dir"
   new_secret "$secret"
   if redis_ping "$port" "$secret"; then
@@ -182,12 +188,12 @@ redis_ping() { redis_cli "$1" "$2" ping 2>/dev/null | grep -q PONG; }
 
 services_start() {
   local profile=$1 pg_port redis_port
-  if [ "$profile" = test ]; then
-    CB_PORT_PREFIX="TEST_"; pg_port=${CHATBLAZOR_TEST_PG_PORT:-55433}; redis_port=${CHATBLAZOR_TEST_REDIS_PORT:-56380}
-  else
-    CB_PORT_PREFIX=""; pg_port=${CHATBLAZOR_PG_PORT:-55432}; redis_port=${CHATBLAZOR_REDIS_PORT:-56379}
-  fi
-  CB_REDIS_SECRET="$CB_ROOT/.data/$profile/redis.password"
+  case $profile in
+    test) CB_PORT_PREFIX="TEST_"; pg_port=${CHATBLAZOR_TEST_PG_PORT:-55433}; redis_port=${CHATBLAZOR_TEST_REDIS_PORT:-56380} ;;
+    cluster) CB_PORT_PREFIX="CLUSTER_"; pg_port=${CHATBLAZOR_CLUSTER_PG_PORT:-8448}; redis_port=${CHATBLAZOR_CLUSTER_REDIS_PORT:-8449} ;;
+    *) CB_PORT_PREFIX=""; pg_port=${CHATBLAZOR_PG_PORT:-55432}; redis_port=${CHATBLAZOR_REDIS_PORT:-56379} ;;
+  esac
+  CB_REDIS_SECRET="$CB_DATA/$profile/redis.password"
   if [ -n "${ConnectionStrings__Postgres:-}" ]; then cb_log "Using PostgreSQL from ConnectionStrings__Postgres"
   else start_postgres "$profile" "$pg_port"; fi
   if [ -n "${Redis__Configuration:-}" ]; then cb_log "Using Redis from Redis__Configuration"

@@ -55,6 +55,9 @@ internal static class LoadgenCommand
         Console.CancelKeyPress += onCtrlC;
 
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        // The same variable serve reads its key from: on the box that runs the host, loadgen needs nothing more.
+        if (Environment.GetEnvironmentVariable(HostAccess.ApiKeyVariable) is { Length: > 0 } key)
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key.Trim());
         InferenceEngine? engine = null;
         try
         {

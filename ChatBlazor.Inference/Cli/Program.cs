@@ -18,7 +18,9 @@ public static class Program
           eval        --model DIR --config FILE [--seed S]
           moderation-train --out FILE [--seed S] [--hidden N] [--epochs N] [--weight-decay W]
           moderation-eval  [--head FILE] [--seed S]
-          serve       --model NAME=DIR [--model NAME=DIR]... --urls http://127.0.0.1:8000 [--max-running N] [--max-queued N] [--metrics-allow CIDR,...]
+          serve       --model NAME=DIR [--model NAME=DIR]... --urls http(s)://127.0.0.1:8000 [--max-running N] [--max-queued N]
+                      [--metrics-allow CIDR,...] [--api-key-file PATH] [--ops-urls http://HOST:PORT] [--tls-cert PEM --tls-key PEM]
+                      (the key: --api-key-file, else CHATBLAZOR_INFERENCE_API_KEY; none: anyone who reaches --urls may use it)
           loadgen     (--url http://HOST:PORT | --model-dir DIR) [--model NAME] [--endpoint completions|chat] [--num-prompts 100]
                       [--input-len 256] [--output-len 128] [--random-range-ratio 0] [--concurrency 8 | --request-rate R]
                       [--seed 0] [--timeout-s 600] [--json]

@@ -1,20 +1,25 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using ChatBlazor.Inference.Generation;
 using ChatBlazor.Inference.Serving;
 
 namespace ChatBlazor.Inference.Cli;
 
 /// <summary>
-/// <c>serve --model NAME=DIR [--model NAME=DIR]... --urls http://127.0.0.1:PORT [--max-running N] [--max-queued N] [--metrics-allow CIDR,...]</c>:
-/// loads the models and answers the OpenAI API until Ctrl+C or SIGTERM. <c>/metrics</c> answers loopback and the
-/// <c>--metrics-allow</c> networks only.
+/// <c>serve --model NAME=DIR [--model NAME=DIR]... --urls http(s)://HOST:PORT [--max-running N] [--max-queued N]
+/// [--metrics-allow CIDR,...] [--api-key-file PATH] [--ops-urls URL] [--tls-cert PEM --tls-key PEM]</c>: loads the models
+/// and answers the OpenAI API until Ctrl+C or SIGTERM. <c>/metrics</c> answers loopback, the <c>--metrics-allow</c>
+/// networks and callers with the key on the main addresses, anyone on the ops addresses (<see cref="HostAccess"/>).
+/// The key comes from <c>--api-key-file</c>, or else from <c>CHATBLAZOR_INFERENCE_API_KEY</c>: the option wins, as
+/// what is typed for this one command is more specific than what the environment carries for all of them.
 /// </summary>
 internal static class ServeCommand
 {
     internal sealed record ModelSpec(string Name, string Directory);
 
-    internal sealed record Settings(IReadOnlyList<ModelSpec> Models, string Urls, EngineOptions Options, IReadOnlyList<IPNetwork> MetricsNetworks);
+    internal sealed record Settings(IReadOnlyList<ModelSpec> Models, string Urls, EngineOptions Options, IReadOnlyList<IPNetwork> MetricsNetworks, HostAccess Access);
 
     // EngineOptions' property names, as the options a user typed.
     private static readonly Dictionary<string, string> OptionNames = new()
@@ -25,15 +30,16 @@ internal static class ServeCommand
 
     public static async Task<int> RunAsync(Args args)
     {
-        var settings = Parse(args);
+        var settings = Parse(args, Environment.GetEnvironmentVariable(HostAccess.ApiKeyVariable));
         using var metrics = new EngineMetrics();
         using var engine = new InferenceEngine(settings.Models.Select(m => LoadedModel.Load(m.Directory, m.Name)), settings.Options, metrics);
-        await using var app = OpenAiHost.Build(engine, metrics, settings.Urls, metricsNetworks: settings.MetricsNetworks);
+        await using var app = OpenAiHost.Build(engine, metrics, settings.Urls, metricsNetworks: settings.MetricsNetworks, access: settings.Access);
         await app.RunAsync(); // ends on Ctrl+C or SIGTERM, after in-flight requests finish
         return 0;
     }
 
-    internal static Settings Parse(Args args)
+    /// <param name="environmentKey">The value of <c>CHATBLAZOR_INFERENCE_API_KEY</c>, if set.</param>
+    internal static Settings Parse(Args args, string? environmentKey = null)
     {
         var specs = args.All("model");
         if (specs.Count == 0)
@@ -43,12 +49,9 @@ internal static class ServeCommand
             throw new UsageException($"--model: the name '{duplicate.Key}' is given twice");
 
         var urls = args.Required("urls");
-        foreach (var url in urls.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            // Plain HTTP only: TLS belongs to the proxy in front of a GPU box, and Kestrel would want a certificate.
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/")
-                throw new UsageException($"--urls takes http://HOST:PORT addresses separated by ';', got '{url}'");
-        }
+        var opsUrls = args.String("ops-urls");
+        var https = CheckUrls("urls", urls) | (opsUrls is not null && CheckUrls("ops-urls", opsUrls));
+        var certificate = Certificate(args, https);
 
         var defaults = new EngineOptions();
         var options = defaults with
@@ -72,7 +75,59 @@ internal static class ServeCommand
         {
             throw new UsageException(e.Message);
         }
-        return new Settings(models, urls, options, networks);
+        return new Settings(models, urls, options, networks, new HostAccess(ApiKey(args, environmentKey), opsUrls, certificate));
+    }
+
+    /// <summary>Throws a usage error for an address that is not http(s)://HOST:PORT; true when one is https.</summary>
+    private static bool CheckUrls(string option, string urls)
+    {
+        var https = false;
+        foreach (var url in HostAccess.SplitUrls(urls))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/")
+                throw new UsageException($"--{option} takes http(s)://HOST:PORT addresses separated by ';', got '{url}'");
+            https |= uri.Scheme == Uri.UriSchemeHttps;
+        }
+        return https;
+    }
+
+    private static X509Certificate2? Certificate(Args args, bool https)
+    {
+        var (cert, key) = (args.String("tls-cert"), args.String("tls-key"));
+        if (cert is null && key is null)
+            return https ? throw new UsageException("--urls: an https address (in --urls or --ops-urls) needs --tls-cert PEM and --tls-key PEM") : null;
+        if (cert is null || key is null)
+            throw new UsageException("--tls-cert and --tls-key go together: the certificate and its private key, both PEM");
+        if (!https)
+            throw new UsageException("--tls-cert: no https address in --urls or --ops-urls would use it");
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(cert, key);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            throw new UsageException($"--tls-cert {cert} --tls-key {key}: not a PEM certificate and its private key ({e.Message})");
+        }
+    }
+
+    private static string? ApiKey(Args args, string? environmentKey)
+    {
+        var (source, key) = args.String("api-key-file") is { } file ? ($"--api-key-file {file}", ReadKey(file)) : (HostAccess.ApiKeyVariable, environmentKey?.Trim());
+        if (key is null)
+            return null;
+        return HostAccess.Problem(key) is { } problem ? throw new UsageException($"{source}: {problem}") : key;
+    }
+
+    private static string ReadKey(string file)
+    {
+        try
+        {
+            return File.ReadAllText(file).Trim(); // editors and echo end the file with a newline
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--api-key-file: cannot read '{file}' ({e.Message})");
+        }
     }
 
     private static ModelSpec ParseModel(string spec)

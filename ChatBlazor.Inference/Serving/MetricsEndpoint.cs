@@ -34,13 +34,16 @@ public static class MetricsEndpoint
         return IPAddress.IsLoopback(remote) || networks.Any(n => n.Contains(remote));
     }
 
-    /// <summary>Answers <see cref="Path"/> from the exporter for allowed callers; 404 for the others.</summary>
-    public static void UsePrometheusMetrics(this IApplicationBuilder app, IReadOnlyList<IPNetwork> networks) =>
+    /// <summary>
+    /// Answers <see cref="Path"/> from the exporter for allowed callers; 404 for the others. <paramref name="alsoAllow"/>
+    /// admits callers from elsewhere (an inference host's ops address, or a caller with its API key).
+    /// </summary>
+    public static void UsePrometheusMetrics(this IApplicationBuilder app, IReadOnlyList<IPNetwork> networks, Func<HttpContext, bool>? alsoAllow = null) =>
         app.UseOpenTelemetryPrometheusScrapingEndpoint(
             meterProvider: null, predicate: http => http.Request.Path == Path, path: null, optionsName: null,
             configureBranchedPipeline: branch => branch.Use((http, next) =>
             {
-                if (Allows(http.Connection.RemoteIpAddress, networks))
+                if (Allows(http.Connection.RemoteIpAddress, networks) || alsoAllow?.Invoke(http) == true)
                     return next(http);
                 http.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;

@@ -13,21 +13,27 @@ namespace ChatBlazor.Inference.Serving;
 
 /// <summary>
 /// The standalone OpenAI-compatible host (<c>ChatBlazor.Inference serve</c>): the completion endpoints, the model
-/// list, a health probe and Prometheus metrics (<see cref="MetricsEndpoint"/>), in front of any <see cref="IInferenceEngine"/>.
+/// list, a health probe and Prometheus metrics (<see cref="MetricsEndpoint"/>), in front of any <see cref="IInferenceEngine"/>,
+/// behind its API key and on its ops addresses as <see cref="HostAccess"/> says.
 /// </summary>
 public static class OpenAiHost
 {
     internal const string LogCategory = "ChatBlazor.Inference.Serving.OpenAiHost";
 
-    /// <param name="urls">Kestrel's listen addresses, e.g. <c>http://127.0.0.1:8000</c> (port 0 picks a free one).</param>
+    /// <param name="urls">The listen addresses separated by <c>;</c>, e.g. <c>http://127.0.0.1:8000</c> (port 0 picks a free
+    /// one); after start, <c>app.Urls</c> lists them first and the ops addresses after them.</param>
     /// <param name="logging">Replaces the default single-line console logging (tests silence it).</param>
     /// <param name="metricsNetworks">Networks besides loopback that may read <c>/metrics</c> (a Prometheus on another box).</param>
+    /// <param name="access">The API key, the ops addresses and the certificate of https addresses (none by default).</param>
     public static WebApplication Build(IInferenceEngine engine, EngineMetrics metrics, string urls, Action<ILoggingBuilder>? logging = null,
-        IReadOnlyList<IPNetwork>? metricsNetworks = null)
+        IReadOnlyList<IPNetwork>? metricsNetworks = null, HostAccess? access = null)
     {
-        // The slim builder: no HTTPS, IIS or static files to configure, which a GPU box behind a proxy does not need.
+        access ??= new HostAccess();
+        // The slim builder: no IIS, static files or HTTPS from configuration; the listeners are set here, in code.
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(urls);
+        if (access.Certificate is not null)
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(kestrel => access.Listen(kestrel, urls));
         builder.Logging.ClearProviders();
         if (logging is not null)
             logging(builder.Logging);
@@ -45,7 +51,11 @@ public static class OpenAiHost
         telemetry.UseOtlpWhenConfigured();
 
         var app = builder.Build();
-        app.UsePrometheusMetrics(metricsNetworks ?? []);
+        if (access.ApiKey is null)
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory).LogWarning(
+                "No API key ({Option} or {Variable}): anyone who can reach {Urls} may run completions here", "--api-key-file", HostAccess.ApiKeyVariable, urls);
+        access.UseGate(app);
+        app.UsePrometheusMetrics(metricsNetworks ?? [], http => HostAccess.OnOpsAddress(http) || access.Presents(http));
         app.MapGet("/health", Health).WithName("Health").WithTags("Operations");
         app.MapGet("/status", Status).WithName("Status").WithTags("Operations");
         var v1 = app.MapGroup("/v1").WithTags("OpenAI");

@@ -46,19 +46,20 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
 
 /// <summary>
 /// Every remote inference host in use now (configured, or added in the console at run time) lists its models
-/// (GET /v1/models: every OpenAI-compatible server has it, ours and others).
+/// (GET /v1/models: every OpenAI-compatible server has it, ours and others), asked with the host's own client: its
+/// API key and the certificate it trusts.
 /// Each host's result travels in the report's data as a <see cref="HealthSample"/> of its own, so the health page
 /// shows one row per host; the check itself is as healthy as the worst of them.
 /// </summary>
-internal sealed class InferenceHostsHealthCheck(ModelHosting hosting, IHttpClientFactory http, TimeProvider clock) : IHealthCheck
+internal sealed class InferenceHostsHealthCheck(ModelHosting hosting, TimeProvider clock) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var samples = await Task.WhenAll(hosting.Remotes.Select(async host =>
         {
             var started = clock.GetTimestamp();
-            var (status, description) = await ProbeAsync(host.Url, cancellationToken);
-            return (Name: $"inference host {host.Url}", Sample: new HealthSample(clock.GetUtcNow(), status, clock.GetElapsedTime(started), description));
+            var (status, description) = await ProbeAsync(host.Http, cancellationToken);
+            return (Name: $"inference host {host.Name}", Sample: new HealthSample(clock.GetUtcNow(), status, clock.GetElapsedTime(started), description));
         }));
         var data = samples.ToDictionary(s => s.Name, s => (object)s.Sample);
         var down = samples.Count(s => s.Sample.Status != HealthStatus.Healthy);
@@ -67,11 +68,11 @@ internal sealed class InferenceHostsHealthCheck(ModelHosting hosting, IHttpClien
             : new HealthCheckResult(down == samples.Length ? HealthStatus.Unhealthy : HealthStatus.Degraded, $"{down} of {samples.Length} host(s) do not answer.", data: data);
     }
 
-    private async Task<(HealthStatus, string?)> ProbeAsync(string url, CancellationToken ct)
+    private static async Task<(HealthStatus, string?)> ProbeAsync(HttpClient host, CancellationToken ct)
     {
         try
         {
-            using var response = await http.CreateClient().GetAsync(new Uri(new Uri(url), "v1/models"), ct);
+            using var response = await host.GetAsync("v1/models", ct);
             return response.IsSuccessStatusCode
                 ? (HealthStatus.Healthy, null)
                 : (HealthStatus.Unhealthy, $"The host answered {(int)response.StatusCode} {response.ReasonPhrase}.");

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using ChatBlazor.Core.Routing;
 using ChatBlazor.Inference.Contracts;
 using ChatBlazor.Inference.Generation;
@@ -41,20 +43,65 @@ public sealed class InferenceOptions : IValidatableObject
                 yield return new ValidationResult($"Inference:Models:{name} must be a Hugging Face model folder; {folder} has no config.json.");
         for (var i = 0; i < Hosts.Count; i++)
         {
-            if (!Uri.TryCreate(Hosts[i].Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-                yield return new ValidationResult($"Inference:Hosts:{i}:Url must be an http(s) URL, got '{Hosts[i].Url}'.");
-            if (Hosts[i].Models.Count == 0)
+            var host = Hosts[i];
+            var https = false;
+            if (!Uri.TryCreate(host.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+                yield return new ValidationResult($"Inference:Hosts:{i}:Url must be an http(s) URL, got '{host.Url}'.");
+            else
+                https = url.Scheme == Uri.UriSchemeHttps;
+            if (host.Models.Count == 0)
                 yield return new ValidationResult($"Inference:Hosts:{i}:Models must name at least one model served there.");
+            for (var j = 0; j < host.Models.Count; j++)
+                if (Models.ContainsKey(host.Models[j]))
+                    yield return new ValidationResult($"Inference:Hosts:{i}:Models:{j} is '{host.Models[j]}', also a folder in Inference:Models: a model runs in this process or on hosts, not both (hosts may share one).");
+            // The key itself never goes into a message: validation errors are logged.
+            if (host.ApiKey is { } key && HostAccess.Problem(key) is { } problem)
+                yield return new ValidationResult($"Inference:Hosts:{i}:ApiKey: {problem}.");
+            if (host.CertificateFile is { } file)
+            {
+                if (!https)
+                    yield return new ValidationResult($"Inference:Hosts:{i}:CertificateFile is only for an https Url.");
+                else if (RemoteHost.LoadCertificates(file) is { Count: 0 })
+                    yield return new ValidationResult($"Inference:Hosts:{i}:CertificateFile: '{file}' holds no PEM certificate.");
+            }
         }
     }
 }
 
+/// <summary>
+/// One inference host. Hosts that list the same model are its replicas: each request goes to one of them, and on to
+/// another when it is down or full before the reply begins (<see cref="ModelRouter"/>).
+/// </summary>
 public sealed class RemoteHost
 {
     public string Url { get; set; } = "";
     public List<string> Models { get; set; } = [];
     /// <summary>The models' context window, for prompt budgeting; the host's own figure is not fetched at start.</summary>
     public int ContextWindow { get; set; } = 4096;
+    /// <summary>The host's <c>--api-key-file</c> key, sent as <c>Authorization: Bearer</c> on every request to it.</summary>
+    public string? ApiKey { get; set; }
+    /// <summary>What logs and the health page call the host (its URL unless set), e.g. <c>gpu-a</c>.</summary>
+    public string? Name { get; set; }
+    /// <summary>
+    /// A PEM file with the certificate (a self-signed one, or the private CA that issued it) this https host's
+    /// certificate must chain to; trusted for this host only, in place of the system's CAs.
+    /// </summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>The certificates of a PEM file; empty when it has none or cannot be read.</summary>
+    public static X509Certificate2Collection LoadCertificates(string file)
+    {
+        var certificates = new X509Certificate2Collection();
+        try
+        {
+            certificates.ImportFromPemFile(InferenceOptions.FolderOf(file));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            certificates.Clear();
+        }
+        return certificates;
+    }
 }
 
 public static class InferenceExtensions
@@ -76,6 +123,7 @@ public static class InferenceExtensions
                     options.Models.Clear();
             })
             .ValidateDataAnnotations().ValidateOnStart();
+        // Its logging redacts every header's value (the default since .NET 9): the hosts' keys never reach a log.
         builder.Services.AddHttpClient(nameof(RemoteEngine), http => http.Timeout = Timeout.InfiniteTimeSpan);
         builder.Services.AddSingleton<InferenceEngine>(services =>
         {

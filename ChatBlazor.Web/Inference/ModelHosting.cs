@@ -1,3 +1,6 @@
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using ChatBlazor.Core.Routing;
 using ChatBlazor.Inference.Contracts;
 using ChatBlazor.Inference.Generation;
@@ -25,13 +28,16 @@ public sealed record KnownModel(string Name, ModelSource Source, string Location
     public bool InProcess => Source is ModelSource.ConfiguredFolder or ModelSource.AddedFolder;
 }
 
-/// <summary>A remote host's client, kept so its status can be read beside its completions.</summary>
-public sealed record RemoteHostClient(string Url, HttpClient Http, RemoteEngine Engine);
+/// <summary>A remote host's client (with its key and trusted certificate), kept so its status can be read beside its completions.</summary>
+/// <param name="Name">What logs and the health page call it: its configured name, or else its URL.</param>
+public sealed record RemoteHostClient(string Name, string Url, HttpClient Http, RemoteEngine Engine);
 
 /// <summary>
 /// The models this instance serves, brought in line with the admins' settings on every reload: the embedded engine
 /// (configured folders and added ones, each loaded unless an admin unloaded it) and a client per remote host
-/// (configured and added), all behind one <see cref="ModelRouter"/>.
+/// (configured and added), all behind one <see cref="ModelRouter"/>. Configured hosts that list the same model are its
+/// replicas; a model runs either in this process or on hosts, never both (options validation refuses it, and an added
+/// host whose model is served here is not added).
 /// </summary>
 public sealed class ModelHosting : IModelHosting
 {
@@ -42,11 +48,11 @@ public sealed class ModelHosting : IModelHosting
     private readonly Dictionary<string, RemoteHostClient> _added = new(StringComparer.Ordinal); // by model name
     private ModelSettingsSnapshot _settings = ModelSettingsSnapshot.Empty;
 
-    public ModelHosting(InferenceEngine embedded, IOptions<InferenceOptions> options, IHttpClientFactory http, ILogger<ModelHosting> log)
+    public ModelHosting(InferenceEngine embedded, IOptions<InferenceOptions> options, IHttpClientFactory http, ILogger<ModelHosting> log, ILogger<ModelRouter> routerLog)
     {
         (Embedded, _options, _http, _log) = (embedded, options.Value, http, log);
-        ConfiguredHosts = [.. _options.Hosts.Select(h => Connect(h.Url, h.Models, h.ContextWindow))];
-        Router = new ModelRouter([embedded, .. ConfiguredHosts.Select(h => h.Engine)]);
+        ConfiguredHosts = [.. _options.Hosts.Select(Connect)];
+        Router = new ModelRouter([embedded, .. ConfiguredHosts.Select(h => h.Engine)], routerLog);
     }
 
     public ModelRouter Router { get; }
@@ -72,8 +78,10 @@ public sealed class ModelHosting : IModelHosting
         var known = new List<KnownModel>();
         foreach (var (name, folder) in _options.Models)
             known.Add(new KnownModel(name, ModelSource.ConfiguredFolder, InferenceOptions.FolderOf(folder), served.GetValueOrDefault(name)));
-        foreach (var host in _options.Hosts)
-            known.AddRange(host.Models.Select(m => new KnownModel(m, ModelSource.ConfiguredHost, host.Url, host.ContextWindow)));
+        // A model on several hosts (replicas) is one model: one row, every host where it runs.
+        foreach (var replicas in _options.Hosts.SelectMany(h => h.Models.Select(m => (Model: m, Host: h))).GroupBy(r => r.Model, StringComparer.Ordinal))
+            known.Add(new KnownModel(replicas.Key, ModelSource.ConfiguredHost,
+                string.Join(", ", replicas.Select(r => r.Host.Name is { } name ? $"{name} ({r.Host.Url})" : r.Host.Url)), replicas.First().Host.ContextWindow));
         foreach (var setting in _settings.Models.Values.Where(s => s.AddedAtRunTime && known.All(k => k.Name != s.Name)).OrderBy(s => s.Name))
             known.Add(setting.Folder is { } folder
                 ? new KnownModel(setting.Name, ModelSource.AddedFolder, folder, served.GetValueOrDefault(setting.Name))
@@ -112,16 +120,14 @@ public sealed class ModelHosting : IModelHosting
                 }
             foreach (var setting in settings.Models.Values.Where(s => s.HostUrl is not null && !_added.ContainsKey(s.Name) && !IsConfigured(s.Name)))
             {
-                var client = Connect(setting.HostUrl!, [setting.Name], setting.ContextWindow ?? 4096);
-                try
+                if (IsLoaded(setting.Name))
                 {
-                    Router.Add(client.Engine);
-                    _added[setting.Name] = client;
+                    _log.LogError("Added host model {Model} clashes with a model served in this process; not added", setting.Name);
+                    continue;
                 }
-                catch (InvalidOperationException e)
-                {
-                    _log.LogError(e, "Added host model {Model} clashes with a model served here; not added", setting.Name);
-                }
+                var client = Connect(new RemoteHost { Url = setting.HostUrl!, Models = [setting.Name], ContextWindow = setting.ContextWindow ?? 4096 });
+                Router.Add(client.Engine);
+                _added[setting.Name] = client;
             }
         }
     }
@@ -160,10 +166,33 @@ public sealed class ModelHosting : IModelHosting
             Embedded.Unload(model); // an added folder an admin removed
     }
 
-    private RemoteHostClient Connect(string url, IReadOnlyList<string> models, int contextWindow)
+    private RemoteHostClient Connect(RemoteHost host)
     {
-        var client = _http.CreateClient(nameof(RemoteEngine));
-        client.BaseAddress = new Uri(url);
-        return new RemoteHostClient(url, client, new RemoteEngine(client, [.. models.Select(m => new ModelInfo(m, contextWindow))]));
+        var client = host.CertificateFile is { } file ? Pinned(file) : _http.CreateClient(nameof(RemoteEngine));
+        client.BaseAddress = new Uri(host.Url);
+        if (host.ApiKey is { } key)
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return new RemoteHostClient(host.Name ?? host.Url, host.Url, client, new RemoteEngine(client, [.. host.Models.Select(m => new ModelInfo(m, host.ContextWindow))]));
+    }
+
+    /// <summary>
+    /// A client of its own for a host whose certificate chains to the file's (a self-signed one, or a private CA):
+    /// that trust is this host's alone, and host names are still checked. It lives as long as the app, as the
+    /// factory's clients do; connections are renewed so a changed DNS entry is seen.
+    /// </summary>
+    private static HttpClient Pinned(string file)
+    {
+        var trust = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck, // a private CA publishes no revocation list
+        };
+        trust.CustomTrustStore.AddRange(RemoteHost.LoadCertificates(file));
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = trust },
+        };
+        return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 }

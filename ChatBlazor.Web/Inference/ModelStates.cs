@@ -47,17 +47,30 @@ public sealed class ModelStates(IServiceProvider services, ILogger<ModelStates> 
         var fresh = new Dictionary<string, ModelState>(StringComparer.Ordinal);
         foreach (var status in hosting.Embedded.Status())
             fresh[status.Model] = new ModelState(status.Model, true, true, status.Running, status.Waiting, status.KvCacheUsage, status.TokensPerSecond, status.TimeToFirstTokenMs, now);
-        await Task.WhenAll(hosting.Remotes.Select(async host =>
-        {
-            var states = await ReadHostAsync(host, now, ct);
-            lock (fresh)
-                foreach (var state in states)
-                    fresh[state.Model] = state;
-        }));
+        var hosts = await Task.WhenAll(hosting.Remotes.Select(host => ReadHostAsync(host, now, ct)));
+        foreach (var replicas in hosts.SelectMany(states => states).GroupBy(s => s.Model, StringComparer.Ordinal))
+            fresh[replicas.Key] = Merge([.. replicas]);
         foreach (var stale in _states.Keys.Except(fresh.Keys))
             _states.TryRemove(stale, out _);
         foreach (var (model, state) in fresh)
             _states[model] = state;
+    }
+
+    /// <summary>
+    /// A model on several hosts as one: usable while any replica is (the router goes around the others), its queue
+    /// and throughput the sums of theirs, its KV cache as full as the fullest, its first token as slow as the slowest,
+    /// and a note of the replicas that are down.
+    /// </summary>
+    internal static ModelState Merge(IReadOnlyList<ModelState> replicas)
+    {
+        if (replicas.Count == 1)
+            return replicas[0];
+        var up = replicas.Where(s => s.Healthy).ToArray();
+        var down = replicas.Where(s => !s.Healthy).ToArray();
+        var note = down.Length == 0 ? null : $"{down.Length} of {replicas.Count} hosts: {down[0].Error}";
+        return new ModelState(replicas[0].Model, replicas.Any(s => s.Loaded), up.Length > 0, up.Sum(s => s.Running), up.Sum(s => s.Waiting),
+            up.Max(s => s.KvCacheUsage), up.Any(s => s.TokensPerSecond is not null) ? up.Sum(s => s.TokensPerSecond ?? 0) : null,
+            up.Max(s => s.TimeToFirstTokenMs), replicas.Min(s => s.CheckedAt), note);
     }
 
     private static async Task<IEnumerable<ModelState>> ReadHostAsync(RemoteHostClient host, DateTimeOffset now, CancellationToken ct)

@@ -31,13 +31,16 @@ public class BrowserApp : AppFactory
         // bound, not a timing assert: the same 20 s as the actions' timeout below.
         Assertions.SetDefaultExpectTimeout(20_000);
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CHATBLAZOR_CHROMIUM") ?? "/usr/bin/chromium",
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-        });
+        Browser = await LaunchChromiumAsync(_playwright);
     }
+
+    /// <summary>Debian's Chromium, headless, with the flags it needs to run as root in a container.</summary>
+    public static Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new()
+    {
+        ExecutablePath = Environment.GetEnvironmentVariable("CHATBLAZOR_CHROMIUM") ?? "/usr/bin/chromium",
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    });
 
     /// <summary>A fresh browser profile (no cookies) with its first page; a desktop window unless a size is given.</summary>
     public async Task<IPage> NewPageAsync(int width = 1280, int height = 800)

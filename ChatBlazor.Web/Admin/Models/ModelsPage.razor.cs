@@ -114,6 +114,7 @@ public sealed partial class ModelsPage : IDisposable
         (true, null) => Hosting.IsLoaded(model.Name) ? "Loaded" : Catalog.Current.For(model.Name)?.Unloaded == true ? "Unloaded" : "Not loaded",
         (true, _) => "Loaded",
         (false, null) => "Checking…",
+        (false, { Healthy: true, Error: { } replicasDown }) => $"Reachable ({replicasDown})",
         (false, { Healthy: true }) => "Reachable",
         (false, { Error: var error }) => $"Unhealthy: {error}",
     };

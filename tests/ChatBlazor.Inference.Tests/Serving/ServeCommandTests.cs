@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using ChatBlazor.Inference.Cli;
 using ChatBlazor.Inference.Serving;
 
@@ -12,6 +13,15 @@ public sealed class ServeCommandTests : IDisposable
 
     private static ServeCommand.Settings Parse(params string[] argv) => ServeCommand.Parse(new Args(argv));
 
+    private string[] Minimal => ["--model", $"tiny={_modelDir}", "--urls", "http://127.0.0.1:8000"];
+
+    private string File(string name, string text)
+    {
+        var path = Path.Combine(_modelDir, name);
+        System.IO.File.WriteAllText(path, text);
+        return path;
+    }
+
     [Fact]
     public void ModelsUrlsAndLimitsAreRead()
     {
@@ -24,6 +34,68 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal("http://127.0.0.1:8000", settings.Urls);
         Assert.Equal((4, 0), (settings.Options.MaxRunningSequences, settings.Options.MaxQueuedRequests));
         Assert.Empty(settings.MetricsNetworks);
+        Assert.Equal(new HostAccess(), settings.Access); // no key, no ops address, no certificate
+    }
+
+    [Fact]
+    public void TheKeyIsReadFromTheFileWithoutItsNewlineAndTheFileWinsOverTheEnvironment()
+    {
+        var file = File("key", "from-the-file-0123456789\n");
+
+        var fromFile = ServeCommand.Parse(new Args([.. Minimal, "--api-key-file", file]), environmentKey: "from-the-environment-0123");
+        var fromEnvironment = ServeCommand.Parse(new Args(Minimal), environmentKey: "from-the-environment-0123");
+
+        Assert.Equal("from-the-file-0123456789", fromFile.Access.ApiKey);
+        Assert.Equal("from-the-environment-0123", fromEnvironment.Access.ApiKey);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("short")]
+    [InlineData("has a space in the middle of it")]
+    public void AnEmptyShortOrUnsendableKeyIsAUsageErrorNamingWhereItCameFrom(string key)
+    {
+        var file = File("key", key);
+
+        var fromFile = Assert.Throws<UsageException>(() => Parse([.. Minimal, "--api-key-file", file]));
+        var fromEnvironment = Assert.Throws<UsageException>(() => ServeCommand.Parse(new Args(Minimal), environmentKey: key));
+
+        Assert.Contains("--api-key-file", fromFile.Message);
+        Assert.Contains(HostAccess.ApiKeyVariable, fromEnvironment.Message);
+        if (key.Length > 0)
+            Assert.DoesNotContain(key, fromFile.Message); // a key, even a bad one, is not printed
+    }
+
+    [Fact]
+    public void AMissingKeyFileIsAUsageError() =>
+        Assert.Contains("--api-key-file", Assert.Throws<UsageException>(() => Parse([.. Minimal, "--api-key-file", Path.Combine(_modelDir, "none")])).Message);
+
+    [Fact]
+    public void OpsUrlsAndTlsAreRead()
+    {
+        using var certificate = HostAccessTests.SelfSigned();
+        var cert = File("cert.pem", certificate.ExportCertificatePem());
+        var key = File("key.pem", certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+
+        var settings = Parse("--model", $"tiny={_modelDir}", "--urls", "https://0.0.0.0:8443", "--ops-urls", "http://10.0.0.5:9000",
+            "--tls-cert", cert, "--tls-key", key);
+
+        Assert.Equal("http://10.0.0.5:9000", settings.Access.OpsUrls);
+        Assert.Equal(certificate.Thumbprint, settings.Access.Certificate!.Thumbprint);
+        Assert.True(settings.Access.Certificate.HasPrivateKey);
+    }
+
+    [Fact]
+    public void TlsWithoutAnHttpsAddressOrHalfOfItIsAUsageError()
+    {
+        using var certificate = HostAccessTests.SelfSigned();
+        var cert = File("cert.pem", certificate.ExportCertificatePem());
+        var key = File("key.pem", certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+
+        Assert.Contains("--tls-cert", Assert.Throws<UsageException>(() => Parse([.. Minimal, "--tls-cert", cert, "--tls-key", key])).Message);
+        Assert.Contains("--tls-key", Assert.Throws<UsageException>(() => Parse("--model", $"tiny={_modelDir}", "--urls", "https://127.0.0.1:8443", "--tls-cert", cert)).Message);
+        Assert.Contains("--tls-cert", Assert.Throws<UsageException>(() => Parse("--model", $"tiny={_modelDir}", "--urls", "https://127.0.0.1:8443", "--tls-cert", key, "--tls-key", key)).Message);
+        Assert.Contains("--urls", Assert.Throws<UsageException>(() => Parse([.. Minimal, "--ops-urls", "https://127.0.0.1:9443"])).Message);
     }
 
     [Fact]
@@ -58,6 +130,8 @@ public sealed class ServeCommandTests : IDisposable
     [InlineData("--max-queued", "-1")]
     [InlineData("--metrics-allow", "10.0.0.0/33")]
     [InlineData("--metrics-allow", "prometheus.internal")]
+    [InlineData("--ops-urls", "127.0.0.1:9000")]
+    [InlineData("--ops-urls", "http://127.0.0.1:9000/metrics")]
     public void ABadArgumentIsAUsageErrorNamingIt(string option, string value)
     {
         var argv = new Dictionary<string, string> { ["--model"] = $"tiny={_modelDir}", ["--urls"] = "http://127.0.0.1:8000" };

@@ -10,19 +10,29 @@ internal sealed class TestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TestHost(WebApplication app, Uri address)
+    private TestHost(WebApplication app, Uri address, Uri? opsAddress)
     {
         _app = app;
         Client = new HttpClient { BaseAddress = address };
+        OpsAddress = opsAddress;
     }
 
     public HttpClient Client { get; }
 
-    public static async Task<TestHost> StartAsync(IInferenceEngine engine, EngineMetrics? metrics = null)
+    /// <summary>The main address (http or https).</summary>
+    public Uri Address => Client.BaseAddress!;
+
+    /// <summary>The ops address, when <see cref="HostAccess.OpsUrls"/> asked for one.</summary>
+    public Uri? OpsAddress { get; }
+
+    /// <param name="access">Its addresses must be on port 0 of 127.0.0.1: one main address and at most one ops address.</param>
+    public static async Task<TestHost> StartAsync(IInferenceEngine engine, EngineMetrics? metrics = null, HostAccess? access = null, string urls = "http://127.0.0.1:0")
     {
-        var app = OpenAiHost.Build(engine, metrics ?? new EngineMetrics(), "http://127.0.0.1:0", logging => { });
+        var app = OpenAiHost.Build(engine, metrics ?? new EngineMetrics(), urls, logging => { }, access: access);
         await app.StartAsync();
-        return new TestHost(app, new Uri(app.Urls.Single()));
+        // The host lists its main addresses first, then the ops ones.
+        var addresses = app.Urls.Select(u => new Uri(u)).ToArray();
+        return new TestHost(app, addresses[0], access?.OpsUrls is null ? null : addresses[1]);
     }
 
     public async Task<HttpResponseMessage> PostAsync(string path, string json) =>
