@@ -35,9 +35,13 @@ rm -rf "$results"
 export CHATBLAZOR_CHROMIUM="${CHATBLAZOR_CHROMIUM:-/usr/bin/chromium}"
 cb_log "Testing"
 status=0
-# Category=Bench are measurements (scripts/bench-ui.sh), not tests.
+# Category=Bench are measurements (scripts/bench-ui.sh), not tests. Category=Containers builds and runs the images
+# with podman: minutes of two busy cores, so it runs alone, after the rest.
 dotnet test ChatBlazor.sln -c Release --no-build --nologo --logger "trx" --logger "console;verbosity=minimal" \
-  --filter "Category!=Bench" --results-directory "$results" || status=$?
+  --filter "Category!=Bench&Category!=Containers" --results-directory "$results" || status=$?
+cb_log "Testing the container images (podman)"
+dotnet test tests/ChatBlazor.Deploy.Tests -c Release --no-build --nologo --logger "trx;LogFileName=containers.trx" \
+  --logger "console;verbosity=minimal" --filter "Category=Containers" --results-directory "$results" || status=$?
 
 # One closing line summed over every project's TRX report.
 passed=0 failed=0 total=0 executed=0

@@ -126,6 +126,7 @@ trap cleanup EXIT
 
 step "Starting PostgreSQL and Redis"
 # A profile of its own, so that neither ./run.sh's nor ./test.sh's services are used or stopped.
+unset ConnectionStrings__Postgres Redis__Configuration # ./test.sh's, when the test suite runs this check
 export CHATBLAZOR_PG_PORT=${CHATBLAZOR_CONTAINER_PG_PORT:-55434}
 export CHATBLAZOR_REDIS_PORT=${CHATBLAZOR_CONTAINER_REDIS_PORT:-56381}
 services_start container
