@@ -97,22 +97,31 @@ public sealed class BenchTarget : IAsyncDisposable
     /// <summary>
     /// How many of a chat's messages were not stored with a complete reply (per message, the user's text and, as its
     /// child, a reply stored Complete with text: the model host's, where that is known), and the stored replies' time
-    /// to first token as their worker measured it from the model host's stream.
+    /// to first token as their worker measured it from the model host's stream. A reply still being written is waited
+    /// for until <paramref name="settled"/>: a late reply is not a lost one.
     /// </summary>
-    public async Task<(int Lost, List<double> EngineFirstTokenMs)> CheckStoredAsync(Guid? conversation, IReadOnlyList<string> messages)
+    public async Task<(int Lost, List<double> EngineFirstTokenMs)> CheckStoredAsync(Guid? conversation, IReadOnlyList<string> messages, DateTime settled)
     {
         if (conversation is not { } id)
             return (messages.Count, []);
         await using var db = new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(Database).Options);
-        var stored = await db.Messages.AsNoTracking().Where(m => m.ConversationId == id).ToListAsync();
-        var replies = messages.Select(message =>
+        while (true)
         {
-            var question = stored.FirstOrDefault(m => m.Role == MessageRole.User && m.Content == message);
-            return question is null ? null : stored.FirstOrDefault(m => m.ParentId == question.Id && m.Role == MessageRole.Assistant);
-        }).ToList();
-        var lost = replies.Count(reply => reply is not { Status: CompletionStatus.Complete } || reply.Content.Trim().Length == 0
-            || (ExpectedReply is { } expected && reply.Content.Trim() != expected));
-        return (lost, [.. replies.Select(r => r?.TimeToFirstTokenMs).OfType<int>().Select(ms => (double)ms)]);
+            var stored = await db.Messages.AsNoTracking().Where(m => m.ConversationId == id).ToListAsync();
+            var replies = messages.Select(message =>
+            {
+                var question = stored.FirstOrDefault(m => m.Role == MessageRole.User && m.Content == message);
+                return question is null ? null : stored.FirstOrDefault(m => m.ParentId == question.Id && m.Role == MessageRole.Assistant);
+            }).ToList();
+            if (replies.Any(r => r is null || !r.Status.IsFinal()) && DateTime.UtcNow < settled)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500)); // polling a condition with a deadline
+                continue;
+            }
+            var lost = replies.Count(reply => reply is not { Status: CompletionStatus.Complete } || reply.Content.Trim().Length == 0
+                || (ExpectedReply is { } expected && reply.Content.Trim() != expected));
+            return (lost, [.. replies.Select(r => r?.TimeToFirstTokenMs).OfType<int>().Select(ms => (double)ms)]);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -170,23 +170,25 @@ public sealed partial class CircuitClient : IAsyncDisposable
     {
         var args = argsJson is null ? null : JsonNode.Parse(argsJson)?.AsArray();
         JsonNode? result = null;
+        Uri? navigatedTo = null;
         switch (identifier)
         {
             case "chatBlazor.bindComposer":
                 _composer.TrySetResult(args![1]!["__dotNetObject"]!.GetValue<long>());
                 break;
             case "Blazor._internal.navigationManager.navigateTo":
-                var target = new Uri(_base, args![0]!.GetValue<string>());
-                if (Guid.TryParse(target.Segments[^1], out var conversation))
+                navigatedTo = new Uri(_base, args![0]!.GetValue<string>());
+                if (Guid.TryParse(navigatedTo.Segments[^1], out var conversation))
                     ConversationId = conversation;
-                // The browser changes its address, then tells the circuit, which routes the page to it.
-                _ = _hub!.SendAsync("OnLocationChanged", target.ToString(), null, false);
                 break;
         }
         if (resultType == 1) // JSCallResultType.JSObjectReference: the caller goes on to call methods on it
             result = new JsonObject { ["__jsObjectId"] = Interlocked.Increment(ref _nextJsObject) };
         if (handle != 0)
             await _hub!.SendAsync("EndInvokeJSFromDotNet", handle, true, new JsonArray(handle, true, result).ToJsonString());
+        // The browser changes its address, then tells the circuit, which routes the page to it.
+        if (navigatedTo is not null)
+            await _hub!.SendAsync("OnLocationChanged", navigatedTo.ToString(), null, false);
     }
 
     private void Fail(string why)

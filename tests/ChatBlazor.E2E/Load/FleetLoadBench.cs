@@ -9,10 +9,11 @@ namespace ChatBlazor.E2E.Load;
 /// How many concurrent streaming chats a two-instance fleet holds on this machine, and where the limit comes from: a
 /// measurement, not a test (<c>scripts/bench-fleet.sh</c> runs it; <c>./test.sh</c> leaves Category=Bench out). Each
 /// step opens N chats, each a user on a circuit of its own (<see cref="CircuitClient"/>, no browser), which for a
-/// fixed time send a message as soon as the last reply ended. A step records the chats held, messages sent and lost
-/// (a reply the page did not see complete, or the database does not hold complete), time to first reply text and the
-/// gaps between reply text batches, and the CPU the web servers and the whole machine used. The steps stop at the
-/// first that loses a message or whose p95 time to first text exceeds the bound. Results go to the test output and
+/// fixed time send a message as soon as the last reply ended. A step records the chats held, messages sent, late (the
+/// page did not see the reply end within a minute) and lost (the database does not hold the message with a complete
+/// reply, even two minutes after the step), time to first reply text and the gaps between reply text batches, and the
+/// CPU the web servers and the whole machine used. The steps stop at the first that loses or delays a message, drops
+/// a chat, or whose p95 time to first text exceeds the bound. Results go to the test output and
 /// .data/bench/fleet-load.json.
 /// Settings: CHATBLAZOR_BENCH_STEPS (10,20,40,80,160), CHATBLAZOR_BENCH_STEP_SECONDS (60),
 /// CHATBLAZOR_BENCH_FIRST_TOKEN_MS (2000), and the target's (<see cref="BenchTarget"/>).
@@ -23,10 +24,12 @@ public sealed class FleetLoadBench(ITestOutputHelper output)
     private static readonly int[] Steps = [.. Setting("CHATBLAZOR_BENCH_STEPS", "10,20,40,80,160").Split(',').Select(int.Parse)];
     private static readonly TimeSpan StepTime = TimeSpan.FromSeconds(double.Parse(Setting("CHATBLAZOR_BENCH_STEP_SECONDS", "60"), CultureInfo.InvariantCulture));
     private static readonly double FirstTextBoundMs = double.Parse(Setting("CHATBLAZOR_BENCH_FIRST_TOKEN_MS", "2000"), CultureInfo.InvariantCulture);
-    // A reply still not ended this long after it was sent counts as lost; the step itself is bounded by StepTime plus this.
+    // A reply the page has not seen end this long after it was sent is late, and its chat stops; the step itself is
+    // bounded by StepTime plus this. A late reply is lost if the database does not hold it complete Settle later.
     private static readonly TimeSpan ReplyDeadline = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(120);
 
-    public sealed record Step(int Chats, int ChatsOpened, int ChatsHeld, int MessagesSent, int MessagesLost, double Seconds,
+    public sealed record Step(int Chats, int ChatsOpened, int ChatsHeld, int MessagesSent, int MessagesLate, int MessagesLost, double Seconds,
         double FirstTextP50Ms, double FirstTextP95Ms, double EngineFirstTokenP50Ms, double EngineFirstTokenP95Ms,
         double InterTextP50Ms, double InterTextP95Ms, double BatchesPerReply,
         double WebServerCores, double BenchProcessCores, double MachineBusy, double LoadAverage, List<string> Failures);
@@ -43,15 +46,15 @@ public sealed class FleetLoadBench(ITestOutputHelper output)
             var step = await RunAsync(target, chats);
             steps.Add(step);
             output.WriteLine($"fleet-load: {Row(step)}");
-            if (step.MessagesLost > 0 || step.ChatsHeld < step.Chats)
-                stoppedBy = $"{chats} chats: {step.MessagesLost} messages lost, {step.Chats - step.ChatsHeld} chats not held ({string.Join("; ", step.Failures.Distinct().Take(3))})";
+            if (step.MessagesLost > 0 || step.MessagesLate > 0 || step.ChatsHeld < step.Chats)
+                stoppedBy = $"{chats} chats: {step.MessagesLost} messages lost, {step.MessagesLate} late, {step.Chats - step.ChatsHeld} chats not held ({string.Join("; ", step.Failures.Distinct().Take(3))})";
             else if (step.FirstTextP95Ms > FirstTextBoundMs)
                 stoppedBy = $"{chats} chats: p95 time to first text {step.FirstTextP95Ms:F0} ms > {FirstTextBoundMs:F0} ms";
             if (stoppedBy is not null)
                 break;
         }
 
-        var held = steps.LastOrDefault(s => s.MessagesLost == 0 && s.ChatsHeld == s.Chats && s.FirstTextP95Ms <= FirstTextBoundMs)?.Chats ?? 0;
+        var held = steps.LastOrDefault(s => s.MessagesLost == 0 && s.MessagesLate == 0 && s.ChatsHeld == s.Chats && s.FirstTextP95Ms <= FirstTextBoundMs)?.Chats ?? 0;
         BenchResults.Save("fleet-load.json", "fleet_load", new
         {
             target = target.Description, database_checked = target.ChecksDatabase, cores = Environment.ProcessorCount,
@@ -65,7 +68,7 @@ public sealed class FleetLoadBench(ITestOutputHelper output)
         Assert.All(steps, step => Assert.True(step.MessagesSent > 0, $"{step.Chats} chats sent nothing: {string.Join("; ", step.Failures.Take(3))}"));
     }
 
-    private sealed record Chat(int Sent, List<string> Messages, List<CircuitClient.Reply> Completed, string? Failure, Guid? Conversation);
+    private sealed record Chat(List<string> Messages, List<CircuitClient.Reply> Completed, int Late, string? Failure, Guid? Conversation);
 
     private async Task<Step> RunAsync(BenchTarget target, int chats)
     {
@@ -96,15 +99,15 @@ public sealed class FleetLoadBench(ITestOutputHelper output)
             var selfCores = (ProcessCpu.Seconds([Environment.ProcessId]) - selfBefore) / seconds;
             var busy = (double)(machineAfter.Busy - machineBefore.Busy) / Math.Max(1, machineAfter.Total - machineBefore.Total);
 
-            var (lost, engineFirst) = (0, new List<double>());
+            var (lost, engineFirst, settled) = (0, new List<double>(), DateTime.UtcNow + Settle);
             foreach (var chat in results)
             {
                 if (!target.ChecksDatabase)
                 {
-                    lost += chat.Sent - chat.Completed.Count;
+                    lost += chat.Messages.Count - chat.Completed.Count;
                     continue;
                 }
-                var stored = await target.CheckStoredAsync(chat.Conversation, chat.Messages);
+                var stored = await target.CheckStoredAsync(chat.Conversation, chat.Messages, settled);
                 lost += stored.Lost;
                 engineFirst.AddRange(stored.EngineFirstTokenMs);
             }
@@ -112,7 +115,7 @@ public sealed class FleetLoadBench(ITestOutputHelper output)
             var first = replies.Where(r => r.TextBatches.Count > 0).Select(r => r.TextBatches[0]).ToList();
             var gaps = replies.SelectMany(r => r.TextBatches.Zip(r.TextBatches.Skip(1), (a, b) => b - a)).ToList();
             var failures = opened.Select(o => o.Failure).Concat(results.Select(r => r.Failure)).OfType<string>().ToList();
-            return new Step(chats, clients.Count, results.Count(r => r.Failure is null), results.Sum(r => r.Sent), lost, Math.Round(seconds, 1),
+            return new Step(chats, clients.Count, results.Count(r => r.Failure is null), results.Sum(r => r.Messages.Count), results.Sum(r => r.Late), lost, Math.Round(seconds, 1),
                 Percentile(first, 0.5), Percentile(first, 0.95), Percentile(engineFirst, 0.5), Percentile(engineFirst, 0.95), Percentile(gaps, 0.5), Percentile(gaps, 0.95),
                 replies.Count == 0 ? 0 : Math.Round(replies.Average(r => r.Batches), 1), Math.Round(webCores, 2), Math.Round(selfCores, 2), Math.Round(busy, 2), LoadAverage(), failures);
         }
@@ -125,15 +128,16 @@ public sealed class FleetLoadBench(ITestOutputHelper output)
     /// <summary>One chat for the step's time: a message, its whole reply, the next message.</summary>
     private static async Task<Chat> ChatAsync(CircuitClient client, string name, Stopwatch clock)
     {
-        var (messages, completed) = (new List<string>(), new List<CircuitClient.Reply>());
+        var (messages, completed, late) = (new List<string>(), new List<CircuitClient.Reply>(), 0);
         string? failure = null;
         while (clock.Elapsed < StepTime && failure is null)
         {
             var text = $"{name} message {messages.Count}";
             messages.Add(text);
-            var reply = await client.SendAsync(text);
+            CircuitClient.Reply? reply = null;
             try
             {
+                reply = await client.SendAsync(text);
                 var status = await reply.Ended.WaitAsync(ReplyDeadline);
                 if (status == "complete")
                     completed.Add(reply);
@@ -142,20 +146,21 @@ public sealed class FleetLoadBench(ITestOutputHelper output)
             }
             catch (TimeoutException)
             {
-                failure = reply.Batches == 0 ? "the page never took the message" : $"no reply end after {ReplyDeadline.TotalSeconds} s";
+                late++;
+                failure = reply!.Batches == 0 ? "the page never took the message" : $"no reply end after {ReplyDeadline.TotalSeconds} s ({reply.Batches} batches, {reply.TextBatches.Count} with text)";
             }
             catch (InvalidOperationException e)
             {
                 failure = e.Message; // the circuit failed or closed
             }
         }
-        return new Chat(messages.Count, messages, completed, failure ?? client.Failure, client.ConversationId);
+        return new Chat(messages, completed, late, failure ?? client.Failure, client.ConversationId);
     }
 
-    private const string Header = "chats | held | sent | lost | first text p50/p95 ms | engine first token p50/p95 ms | inter-text p50/p95 ms | batches/reply | web cores | bench cores | machine busy | load avg";
+    private const string Header = "chats | held | sent | late | lost | first text p50/p95 ms | engine first token p50/p95 ms | inter-text p50/p95 ms | batches/reply | web cores | bench cores | machine busy | load avg";
 
     private static string Row(Step s) => string.Create(CultureInfo.InvariantCulture,
-        $"{s.Chats,5} | {s.ChatsHeld,4} | {s.MessagesSent,4} | {s.MessagesLost,4} | {s.FirstTextP50Ms,8:F0} / {s.FirstTextP95Ms,-8:F0} | {s.EngineFirstTokenP50Ms,14:F0} / {s.EngineFirstTokenP95Ms,-14:F0} | {s.InterTextP50Ms,8:F0} / {s.InterTextP95Ms,-8:F0} | {s.BatchesPerReply,13} | {s.WebServerCores,9} | {s.BenchProcessCores,11} | {s.MachineBusy,12:P0} | {s.LoadAverage,8}");
+        $"{s.Chats,5} | {s.ChatsHeld,4} | {s.MessagesSent,4} | {s.MessagesLate,4} | {s.MessagesLost,4} | {s.FirstTextP50Ms,8:F0} / {s.FirstTextP95Ms,-8:F0} | {s.EngineFirstTokenP50Ms,14:F0} / {s.EngineFirstTokenP95Ms,-14:F0} | {s.InterTextP50Ms,8:F0} / {s.InterTextP95Ms,-8:F0} | {s.BatchesPerReply,13} | {s.WebServerCores,9} | {s.BenchProcessCores,11} | {s.MachineBusy,12:P0} | {s.LoadAverage,8}");
 
     // The machine's one-minute load average at the end of a step: on a shared machine, what else was running.
     private static double LoadAverage() => double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
