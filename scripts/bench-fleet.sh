@@ -7,7 +7,8 @@
 # (users.txt: "email password" lines; without it each chat registers an account, so registration must be open and
 # the plan's per-user and sign-in limits must allow one chat per user sending back to back.)
 # Steps: CHATBLAZOR_BENCH_STEPS (10,20,40,80,160), CHATBLAZOR_BENCH_STEP_SECONDS (60), CHATBLAZOR_BENCH_FIRST_TOKEN_MS
-# (2000). Results are printed and written to .data/bench/fleet-load.json; docs/benchmarks.md records them.
+# (2000); its own fleet's Replies:Workers per instance: CHATBLAZOR_BENCH_WORKERS (the app's default). Results are
+# printed and written to .data/bench/fleet-load.json; docs/benchmarks.md records them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh

@@ -1,6 +1,8 @@
+using System.Globalization;
 using ChatBlazor.Core.Completions;
 using ChatBlazor.Core.Conversations;
 using ChatBlazor.Core.Data;
+using ChatBlazor.Core.Replies;
 using ChatBlazor.E2E.Fleet;
 using Microsoft.EntityFrameworkCore;
 
@@ -54,16 +56,21 @@ public sealed class BenchTarget : IAsyncDisposable
                     target._accounts.Add((line[0], line[1]));
             return target;
         }
+        // Replies:Workers caps the replies an instance runs at once; CHATBLAZOR_BENCH_WORKERS raises it, to see what
+        // the fleet holds past that setting.
+        var workers = Environment.GetEnvironmentVariable("CHATBLAZOR_BENCH_WORKERS") is { Length: > 0 } w ? w : null;
         var app = new FleetApp();
         await app.InitializeAsync();
         app.Model.AutoReply = true;
         app.Model.PacedWords = ReplyWords;
         app.Model.Pace = WordPace;
-        var self = new BenchTarget($"two web processes, scripted model host ({ReplyWords} words, one per {WordPace.TotalMilliseconds} ms)", [], null, app.ConnectionString, app);
+        var self = new BenchTarget($"two web processes (Replies:Workers {workers ?? new ReplyOptions().Workers.ToString(CultureInfo.InvariantCulture)} each), "
+            + $"scripted model host ({ReplyWords} words, one per {WordPace.TotalMilliseconds} ms)", [], null, app.ConnectionString, app);
         try
         {
-            self._instances.Add(await app.StartInstanceAsync());
-            self._instances.Add(await app.StartInstanceAsync());
+            var more = workers is null ? null : new Dictionary<string, string> { ["Replies:Workers"] = workers };
+            self._instances.Add(await app.StartInstanceAsync(more));
+            self._instances.Add(await app.StartInstanceAsync(more));
         }
         catch
         {

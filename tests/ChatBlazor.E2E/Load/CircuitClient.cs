@@ -162,7 +162,8 @@ public sealed partial class CircuitClient : IAsyncDisposable
         Batches++;
         if (_reply is { } reply && !reply.Ended.IsCompleted)
             reply.See(RenderBatch.Read(data));
-        // The browser acknowledges after applying a batch; the server holds back further batches until it does.
+        // The browser acknowledges a batch once applied; the server keeps only so many unacknowledged
+        // (CircuitOptions.MaxBufferedUnacknowledgedRenderBatches) before it stops sending, as to a slow browser.
         await _hub!.SendAsync("OnRenderCompleted", id, null);
     }
 

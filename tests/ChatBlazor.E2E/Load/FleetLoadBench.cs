@@ -16,7 +16,7 @@ namespace ChatBlazor.E2E.Load;
 /// a chat, or whose p95 time to first text exceeds the bound. Results go to the test output and
 /// .data/bench/fleet-load.json.
 /// Settings: CHATBLAZOR_BENCH_STEPS (10,20,40,80,160), CHATBLAZOR_BENCH_STEP_SECONDS (60),
-/// CHATBLAZOR_BENCH_FIRST_TOKEN_MS (2000), and the target's (<see cref="BenchTarget"/>).
+/// CHATBLAZOR_BENCH_FIRST_TOKEN_MS (2000), and the target's (<see cref="BenchTarget"/>, CHATBLAZOR_BENCH_WORKERS among them).
 /// </summary>
 [Trait("Category", "Bench")]
 public sealed class FleetLoadBench(ITestOutputHelper output)

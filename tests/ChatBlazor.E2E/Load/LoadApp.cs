@@ -47,9 +47,11 @@ public class LoadApp : AppFactory
     }
 
     /// <summary>Another instance of the installation: a process of its own on the same database, Redis and model host.</summary>
-    public Task<WebProcess> StartInstanceAsync()
+    public Task<WebProcess> StartInstanceAsync(IReadOnlyDictionary<string, string>? more = null)
     {
         var settings = Shared();
+        foreach (var (key, value) in more ?? new Dictionary<string, string>())
+            settings[key] = value;
         settings["ConnectionStrings:Postgres"] = ConnectionString;
         settings["Redis:Configuration"] = TestServices.Redis;
         settings["Replies:KeyPrefix"] = ReplyKeyPrefix;
