@@ -83,7 +83,11 @@ public sealed partial class CircuitClient : IAsyncDisposable
             form[name] = value;
         using var response = await _http.PostAsync(path, new FormUrlEncodedContent(form));
         if (response.StatusCode != HttpStatusCode.Redirect || response.Headers.Location?.ToString().Contains("Account/", StringComparison.OrdinalIgnoreCase) == true)
-            throw new InvalidOperationException($"{path} did not sign in: {(int)response.StatusCode} {response.Headers.Location}");
+        {
+            // The form shown again says why (validation messages, a throttled sign-in).
+            var why = Problem().Matches(await response.Content.ReadAsStringAsync()).Select(m => WebUtility.HtmlDecode(m.Groups["text"].Value.Trim()));
+            throw new InvalidOperationException($"{path} did not sign in: {(int)response.StatusCode} {response.Headers.Location} {string.Join(" ", why)}");
+        }
     }
 
     /// <summary>Opens /chat on a circuit of its own and waits until its composer is bound (the moment a user could type).</summary>
@@ -280,6 +284,9 @@ public sealed partial class CircuitClient : IAsyncDisposable
 
     [GeneratedRegex("""<!--Blazor-Server-Component-State:(?<state>[A-Za-z0-9+/=]+)-->""")]
     private static partial Regex ServerState();
+
+    [GeneratedRegex("""(?:validation-message|cb-field-error|mud-alert-message)[^>]*>(?<text>[^<]+)<""")]
+    private static partial Regex Problem();
 
     [GeneratedRegex("<[^>]*>")]
     private static partial Regex Tag();
