@@ -102,8 +102,8 @@ public sealed class BenchTarget : IAsyncDisposable
     public string? ExpectedReply => _app?.Model.AutoReplyText.Trim();
 
     /// <summary>
-    /// How many of a chat's messages were not stored with a complete reply (per message, the user's text and, as its
-    /// child, a reply stored Complete with text: the model host's, where that is known), and the stored replies' time
+    /// How many of a chat's messages were not stored with an answer (per message, the user's text and, as its child, a
+    /// reply stored as answered, with text: the model host's, where that is known), and the stored replies' time
     /// to first token as their worker measured it from the model host's stream. A reply still being written is waited
     /// for until <paramref name="settled"/>: a late reply is not a lost one.
     /// </summary>
@@ -125,7 +125,9 @@ public sealed class BenchTarget : IAsyncDisposable
                 await Task.Delay(TimeSpan.FromMilliseconds(500)); // polling a condition with a deadline
                 continue;
             }
-            var lost = replies.Count(reply => reply is not { Status: CompletionStatus.Complete } || reply.Content.Trim().Length == 0
+            // Answered: complete, or cut at its length limit or by moderation, as a real model's reply may be.
+            var lost = replies.Count(reply => reply is not { Status: CompletionStatus.Complete or CompletionStatus.Length or CompletionStatus.Filtered }
+                || (reply.Status != CompletionStatus.Filtered && reply.Content.Trim().Length == 0)
                 || (ExpectedReply is { } expected && reply.Content.Trim() != expected));
             return (lost, [.. replies.Select(r => r?.TimeToFirstTokenMs).OfType<int>().Select(ms => (double)ms)]);
         }

@@ -37,6 +37,7 @@ public sealed partial class CircuitClient : IAsyncDisposable
     private HubConnection? _hub;
     private readonly TaskCompletionSource<long> _composer = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Reply? _reply;
+    private TaskCompletionSource? _emptyChat;
     private int _nextCallId, _nextJsObject;
 
     /// <param name="trustedHost">A host whose certificate is accepted though no authority signed it (a test proxy's self-signed one).</param>
@@ -150,6 +151,18 @@ public sealed partial class CircuitClient : IAsyncDisposable
         await _composer.Task.WaitAsync(Wait);
     }
 
+    /// <summary>
+    /// Moves the page to a new, empty chat, as the sidebar's "New chat" link does (the router, told of the new address,
+    /// shows /chat again); returns once the empty chat is on screen. A model's context window fills in a long chat.
+    /// </summary>
+    public async Task NewChatAsync()
+    {
+        _emptyChat = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _hub!.SendAsync("OnLocationChanged", new Uri(_base, "chat").ToString(), null, false);
+        await _emptyChat.Task.WaitAsync(Wait);
+        ConversationId = null;
+    }
+
     /// <summary>Sends a message as Enter in the composer does; the reply is followed until it ends.</summary>
     public async Task<Reply> SendAsync(string text)
     {
@@ -164,8 +177,11 @@ public sealed partial class CircuitClient : IAsyncDisposable
     private async Task OnRenderBatchAsync(long id, byte[] data)
     {
         Batches++;
+        var batch = RenderBatch.Read(data);
         if (_reply is { } reply && !reply.Ended.IsCompleted)
-            reply.See(RenderBatch.Read(data));
+            reply.See(batch);
+        if (batch.Attributes.Any(a => a is { Name: "data-testid", Value: "chat-empty" }))
+            _emptyChat?.TrySetResult();
         // The browser acknowledges a batch once applied; the server keeps only so many unacknowledged
         // (CircuitOptions.MaxBufferedUnacknowledgedRenderBatches) before it stops sending, as to a slow browser.
         await _hub!.SendAsync("OnRenderCompleted", id, null);
@@ -200,6 +216,7 @@ public sealed partial class CircuitClient : IAsyncDisposable
     {
         Failure ??= why;
         _composer.TrySetException(new InvalidOperationException(why));
+        _emptyChat?.TrySetException(new InvalidOperationException(why));
         _reply?.Fail(why);
     }
 
