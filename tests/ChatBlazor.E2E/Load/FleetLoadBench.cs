@@ -130,9 +130,11 @@ public sealed class FleetLoadBench(ITestOutputHelper output)
             var first = replies.Where(r => r.TextBatches.Count > 0).Select(r => r.TextBatches[0]).ToList();
             var gaps = replies.SelectMany(r => r.TextBatches.Zip(r.TextBatches.Skip(1), (a, b) => b - a)).ToList();
             var failures = opened.Select(o => o.Failure).Concat(results.Select(r => r.Failure)).OfType<string>().ToList();
-            return new Step(chats, clients.Count, results.Count(r => r.Failure is null), results.Sum(r => r.Messages.Count), results.Sum(r => r.Late), lost, Math.Round(seconds, 1),
-                Percentile(first, 0.5), Percentile(first, 0.95), Percentile(engineFirst, 0.5), Percentile(engineFirst, 0.95), Percentile(gaps, 0.5), Percentile(gaps, 0.95),
-                replies.Count == 0 ? 0 : Math.Round(replies.Average(r => r.Batches), 1), Math.Round(webCores, 2), Math.Round(selfCores, 2), Math.Round(busy, 2), LoadAverage(), failures);
+            return new Step(chats, clients.Count, results.Count(r => r.Failure is null), results.Sum(r => r.Messages.Count),
+                results.Sum(r => r.Late), lost, Math.Round(seconds, 1),
+                Percentile(first, 0.5), Percentile(first, 0.95), Percentile(engineFirst, 0.5), Percentile(engineFirst, 0.95),
+                Percentile(gaps, 0.5), Percentile(gaps, 0.95), replies.Count == 0 ? 0 : Math.Round(replies.Average(r => r.Batches), 1),
+                Math.Round(webCores, 2), Math.Round(selfCores, 2), Math.Round(busy, 2), LoadAverage(), failures);
         }
         finally
         {
@@ -161,11 +163,16 @@ public sealed class FleetLoadBench(ITestOutputHelper output)
                 else
                     failure = $"reply ended {status}";
             }
+            catch (TimeoutException) when (reply is null)
+            {
+                failure = "a new chat did not open within a minute";
+            }
             catch (TimeoutException)
             {
                 messages.Add((client.ConversationId, text));
                 late++;
-                failure = reply!.Batches == 0 ? "the page never took the message" : $"no reply end after {ReplyDeadline.TotalSeconds} s ({reply.Batches} batches, {reply.TextBatches.Count} with text)";
+                failure = reply!.Batches == 0 ? "the page never took the message"
+                    : $"no reply end after {ReplyDeadline.TotalSeconds} s ({reply.Batches} batches, {reply.TextBatches.Count} with text)";
             }
             catch (InvalidOperationException e)
             {
