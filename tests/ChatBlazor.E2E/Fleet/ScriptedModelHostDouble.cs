@@ -35,6 +35,17 @@ public sealed class ScriptedModelHostDouble : IAsyncDisposable
     /// <summary>Answer every reply at once with <see cref="AutoText"/>, word by word.</summary>
     public bool AutoReply { get; set; }
 
+    /// <summary>
+    /// With <see cref="AutoReply"/>: replies of this many numbered words ("w0 w1 …") instead of <see cref="AutoText"/>,
+    /// one every <see cref="Pace"/>, as a model streams them (the load benchmark); 0: <see cref="AutoText"/> at once.
+    /// </summary>
+    public int PacedWords { get; set; }
+
+    public TimeSpan Pace { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The text of an automatic reply.</summary>
+    public string AutoReplyText => PacedWords > 0 ? string.Concat(Enumerable.Range(0, PacedWords).Select(k => $"w{k} ")) : AutoText;
+
     /// <summary>Each reply request that waits for <see cref="Release"/>, as it arrives: a test waits until the engine has been asked.</summary>
     public ChannelReader<ScriptedRequest> Asked => _asked.Reader;
 
@@ -96,9 +107,15 @@ public sealed class ScriptedModelHostDouble : IAsyncDisposable
         {
             // A worker that took the reply over (its first claim lapsed under load) asks to go on from the saved
             // text, as a real model would: the rest follows, and a prefix the text does not have shows up in the reply.
-            var rest = request.ContinueFrom is { } saved && AutoText.StartsWith(saved, StringComparison.Ordinal) ? AutoText[saved.Length..] : AutoText;
+            var text = AutoReplyText;
+            var rest = request.ContinueFrom is { } saved && text.StartsWith(saved, StringComparison.Ordinal) ? text[saved.Length..] : text;
+            using var pace = PacedWords > 0 ? new PeriodicTimer(Pace) : null;
             foreach (var word in Regex.Split(rest, "(?= )").Where(w => w.Length > 0))
+            {
+                if (pace is not null)
+                    await pace.WaitForNextTickAsync(aborted);
                 await TokenAsync(word);
+            }
             await EndAsync();
             return;
         }

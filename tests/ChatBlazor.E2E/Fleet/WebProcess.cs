@@ -19,6 +19,9 @@ public sealed class WebProcess : IAsyncDisposable
 
     public string BaseUrl { get; }
 
+    /// <summary>The process id, for a benchmark that reads its CPU time from /proc.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Its last lines of output, for a failure message.</summary>
     public string Output => string.Join('\n', _output.TakeLast(40));
 
