@@ -11,8 +11,12 @@
 # inference health and metrics +4, PostgreSQL +5, Redis +6. The certificate is self-signed (made here with openssl,
 # kept in .data/cluster/tls): a browser asks once to trust it.
 # CHATBLAZOR_CLUSTER_ENV_FILE names KEY=VALUE lines every web instance also gets (Stripe keys, SMTP, plans, more
-# inference hosts): billing is off in the fleet unless Stripe__SecretKey is among them.
+# inference hosts), read by `up` and kept until `down` (for `restart`, `admin` and a later `up`): billing is off
+# in the fleet unless Stripe__SecretKey is among them.
 set -euo pipefail
+# Named relative to where the caller stands, read after the cd below.
+[ -z "${CHATBLAZOR_CLUSTER_ENV_FILE:-}" ] || CHATBLAZOR_CLUSTER_ENV_FILE=$(realpath -e "$CHATBLAZOR_CLUSTER_ENV_FILE") \
+  || { echo "error: CHATBLAZOR_CLUSTER_ENV_FILE names no file" >&2; exit 1; }
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 
@@ -107,6 +111,15 @@ write_web_env() {
       Inference__Hosts__0__Url "http://127.0.0.1:$inference_port" Inference__Hosts__0__Models__0 "$model_name" \
       Inference__Hosts__0__ContextWindow "$window" Inference__Hosts__0__ApiKey "$(cat "$data/inference-api.key")" \
       ASPNETCORE_ENVIRONMENT Production ASPNETCORE_CONTENTROOT "$(dirname "$web_dll")"
+    # The operator's settings, read as `docker --env-file` reads a file: KEY=VALUE taken literally, no quotes,
+    # blank lines and # comments skipped.
+    if [ -f "$run/settings.env" ]; then
+      local line
+      while IFS= read -r line || [ -n "$line" ]; do
+        [[ $line =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || continue
+        printf '%s=%q\n' "${line%%=*}" "${line#*=}"
+      done < "$run/settings.env"
+    fi
   } > "$run/web.env")
 }
 
@@ -118,7 +131,6 @@ start_web() {
   (
     set -a
     source "$run/web.env"
-    [ -n "${CHATBLAZOR_CLUSTER_ENV_FILE:-}" ] && source "$CHATBLAZOR_CLUSTER_ENV_FILE"
     set +a
     ASPNETCORE_URLS="http://127.0.0.1:$web_port" exec setsid dotnet "$web_dll"
   ) </dev/null >>"$log" 2>&1 &
@@ -190,6 +202,8 @@ up() {
   ensure_certificate
   ensure_key "$data/inference-api.key"
   ensure_key "$data/logging-userid.key"
+  # Kept until `down`, so that `restart`, `admin` and a later `up` use the same settings.
+  [ -z "${CHATBLAZOR_CLUSTER_ENV_FILE:-}" ] || (umask 077; cp "$CHATBLAZOR_CLUSTER_ENV_FILE" "$run/settings.env")
   write_web_env
   (set -a; source "$run/web.env"; dotnet "$web_dll" migrate) >>"$logs/migrate.log" 2>&1 || { tail -n 20 "$logs/migrate.log" >&2; cb_die "migrations failed; see $logs/migrate.log"; }
   alive "$(pid_of inference)" || { start_inference; started+=(inference); }
@@ -225,7 +239,7 @@ down() {
     fi
     rm -f "$run/$name.pid"
   done
-  rm -f "$run/nginx.pid"
+  rm -f "$run/nginx.pid" "$run/settings.env"
   if [ -f "$run/services" ]; then
     source "$run/services"
     services_stop
