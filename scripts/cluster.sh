@@ -35,7 +35,13 @@ model_name=chatblazor-mini
 model_dir="$CB_ROOT/models/chatblazor-mini"
 
 web_port() { case $1 in web-1) echo $((port + 1)) ;; web-2) echo $((port + 2)) ;; esac; }
-pid_of() { cat "$run/$1.pid" 2>/dev/null || true; }
+# The recorded process, if it is still ours: after a reboot or a crash its pid may belong to another program.
+pid_of() {
+  local pid
+  pid=$(cat "$run/$1.pid" 2>/dev/null || true)
+  [ -n "$pid" ] && grep -qa -e ChatBlazor -e nginx "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+  true
+}
 # A killed process stays a zombie until it is reaped, and kill -0 still reaches it: that is not alive.
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 http_ok() { curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; }
