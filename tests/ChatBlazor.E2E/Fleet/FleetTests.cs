@@ -75,7 +75,8 @@ public class FleetTests(FleetTests.Fleet fleet) : IClassFixture<FleetTests.Fleet
         }
     }
 
-    private static async Task<string> RegisterAsync(IPage page)
+    /// <summary>Signs up a new account on the page's site and waits for the chat to be usable; returns its email.</summary>
+    internal static async Task<string> RegisterAsync(IPage page)
     {
         var email = $"fleet-{Guid.NewGuid():N}@example.com";
         await page.GotoAsync("/Account/Register");

@@ -24,14 +24,7 @@ public class GatewayTests(ClusterFleet fleet) : IClassFixture<ClusterFleet>
         // Requests that an earlier test's restarts made (a taken-over reply asks again) are not this test's.
         while (fleet.Model.Asked.TryRead(out _)) { }
         var page = await fleet.NewPageAsync();
-        var email = $"gateway-{Guid.NewGuid():N}@example.com";
-        await page.GotoAsync("/Account/Register");
-        await page.GetByTestId("register-email").FillAsync(email);
-        await page.GetByTestId("register-password").FillAsync(Password);
-        await page.GetByTestId("register-confirm").FillAsync(Password);
-        await page.GetByTestId("register-submit").ClickAsync();
-        await Expect(page.GetByTestId("chat-input")).ToBeEnabledAsync();
-        return (page, email);
+        return (page, await FleetTests.RegisterAsync(page));
     }
 
     private static Guid ConversationOf(IPage page) => Guid.Parse(new Uri(page.Url).Segments[^1]);

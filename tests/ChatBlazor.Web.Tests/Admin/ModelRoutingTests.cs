@@ -100,7 +100,12 @@ public class ModelRoutingTests(ModelRoutingTests.Factory app) : IClassFixture<Mo
         Assert.Equal(CompletionStatus.Complete, reply.Status);
         Assert.Equal(ModelHostDouble.AnswerOf("steady"), reply.Content);
         Assert.Equal("steady", reply.Model);
-        Assert.Equal("steady", await InDbAsync(db => db.UsageRecords.Where(u => u.CompletionId == replyId).Select(u => u.Model).SingleAsync()));
+        // The usage row is written just after the reply's ending is stored: wait for it too.
+        var usageModels = new List<string>();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            while ((usageModels = await InDbAsync(db => db.UsageRecords.Where(u => u.CompletionId == replyId).Select(u => u.Model).ToListAsync())).Count == 0)
+                await Task.Delay(50, timeout.Token); // polling with a deadline
+        Assert.Equal(["steady"], usageModels);
         Assert.Equal(AutoRouter.Model, await InDbAsync(db => db.Conversations.Where(c => c.Id == conversation.Id).Select(c => c.Model).SingleAsync()));
     }
 
