@@ -31,7 +31,7 @@ public class GatewayTests(ClusterFleet fleet) : IClassFixture<ClusterFleet>
 
     private async Task<Message> StoredReplyAsync(Guid conversation)
     {
-        var options = new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(await fleet.SettingAsync("ConnectionStrings__Postgres")).Options;
+        var options = new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(fleet.Database).Options;
         await using var db = new AppDbContext(options);
         return await db.Messages.AsNoTracking().Where(m => m.ConversationId == conversation && m.Role == MessageRole.Assistant)
             .OrderBy(m => m.CreatedAt).FirstAsync();
