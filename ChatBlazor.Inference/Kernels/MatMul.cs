@@ -9,7 +9,7 @@ namespace ChatBlazor.Inference.Kernels;
 /// Matrix × matrix products for prefill: <c>y[b, r] = bias[r] + Σc x[b, c] · w[r, c]</c>, many inputs at once.
 /// </summary>
 /// <remarks>
-/// <para>The classic packed layout. The inputs are copied once per call into panels of
+/// <para>The classic packed layout. The inputs are copied once (per block of 960) into panels of
 /// <c>TRows.Value</c> rows stored column by column (a panel's values for one c are adjacent). Each work item
 /// is one panel of 2 × Width weight rows, copied (and for BF16 widened) into a per-thread buffer column by
 /// column, so one step of the micro-kernel reads 2 weight vectors and broadcasts one input per panel row:
@@ -25,6 +25,10 @@ public static unsafe class MatMul
 {
     // Below this much arithmetic per thread, waking another thread costs more than it saves (~20 µs).
     private const long MinFlopsPerThread = 1 << 20;
+
+    // Longer inputs go through in blocks of this many rows (a multiple of both panel heights), which bounds the
+    // packed copy (3.7 MB at 960 × 1536 floats) and costs one more packing of the weights per block: at most 1%.
+    private const int BlockRows = 960;
 
     /// <summary>
     /// <c>y[b, r] = bias[r] + Σc x[b, c] · w[r, c]</c> for b &lt; batch, r &lt; rows, c &lt; cols. All row-major:
@@ -94,15 +98,19 @@ public static unsafe class MatMul
         where TVector : struct
         where TRows : ICount
     {
-        var inputPanels = (batch + TRows.Value - 1) / TRows.Value;
         var weightPanels = (rows + 2 * TSimd.Width - 1) / (2 * TSimd.Width);
-        var flops = 2L * batch * rows * Math.Max(cols, 1);
-        var threads = (int)Math.Clamp(flops / MinFlopsPerThread, 1, maxThreads);
-        var packed = Buffer(ref _inputs, ref _inputsFloats, Math.Max(1L, (long)inputPanels * TRows.Value * cols));
+        for (var start = 0; start < batch; start += BlockRows)
+        {
+            var count = Math.Min(BlockRows, batch - start);
+            var inputPanels = (count + TRows.Value - 1) / TRows.Value;
+            var flops = 2L * count * rows * Math.Max(cols, 1);
+            var threads = (int)Math.Clamp(flops / MinFlopsPerThread, 1, maxThreads);
+            var packed = Buffer(ref _inputs, ref _inputsFloats, Math.Max(1L, (long)inputPanels * TRows.Value * cols));
 
-        var job = new Job(w, isBf16, x, packed, bias, y, rows, cols, batch);
-        KernelThreads.For(inputPanels, &PackInputs<TRows>, &job, threads);
-        KernelThreads.For(weightPanels, &WeightPanel<TSimd, TVector, TRows>, &job, threads);
+            var job = new Job(w, isBf16, x + (long)start * cols, packed, bias, y + (long)start * rows, rows, cols, count);
+            KernelThreads.For(inputPanels, &PackInputs<TRows>, &job, threads);
+            KernelThreads.For(weightPanels, &WeightPanel<TSimd, TVector, TRows>, &job, threads);
+        }
     }
 
     // Lives on the dispatching thread's stack for the duration of KernelThreads.For.
