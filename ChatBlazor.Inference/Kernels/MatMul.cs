@@ -17,8 +17,9 @@ namespace ChatBlazor.Inference.Kernels;
 /// once. A weight panel is at most 2 × 16 × 1536 × 4 = 196 KB, so it stays in L2 while every input panel
 /// streams past it; an input panel costs 12 floats per 24 multiply-adds, which even L3 keeps up with.</para>
 /// <para>BF16 weights are widened to F32 while packing and all arithmetic is F32. AVX512-BF16's vdpbf16ps
-/// (on this Zen 4) would halve the arithmetic, but .NET 10 exposes no intrinsic for it, so this path saves
-/// memory traffic, and the whole-matrix widened copy LibTorch would need, not multiply-adds.</para>
+/// (present on this CPU) would halve the arithmetic, rounding the inputs to BF16 as well, but .NET 10 exposes
+/// no intrinsic for it, so this path saves memory traffic, and the whole-matrix widened copy LibTorch would
+/// need, not multiply-adds.</para>
 /// <para>Results differ from a sequential sum only by summation order (bias first, then c in order, fused).</para>
 /// </remarks>
 public static unsafe class MatMul

@@ -13,7 +13,7 @@ public unsafe class MatMulTests
     // (batch, rows, cols): batches and rows that fill no tile (1, 5, 17, 25), exactly one (12 × 32 on
     // AVX-512, 6 × 16 elsewhere) or leave a remainder of each (13, 33, 65, 577); a single column; columns
     // that are no multiple of anything; the smol135 shapes' column counts (576, 1536); and two blocks of 960
-    // inputs and a remainder.
+    // inputs and a remainder. The three with over 2²⁰ flops are split between threads where 2 are allowed.
     private static readonly (int Batch, int Rows, int Cols)[] _shapes =
     [
         (1, 1, 1),
