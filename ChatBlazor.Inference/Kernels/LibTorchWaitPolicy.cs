@@ -10,9 +10,10 @@ namespace ChatBlazor.Inference.Kernels;
 /// <remarks>
 /// <para>The matrix products run on <see cref="KernelThreads"/>; LibTorch keeps the short operations between
 /// them (norms, rotary, attention, activations). With libgomp's default wait policy its workers spin for a
-/// while after each of those, on the very cores our products are about to use: on the 2-core test machine
-/// under load, a 256-token prefill ran at 20–45 tokens/s with the default policy and 220–420 with
-/// OMP_WAIT_POLICY=PASSIVE (same binary, runs alternated; LibTorch's own products gained as much).</para>
+/// while after each of those, on the very cores our products are about to use. On the 2-core test machine,
+/// loaded by other work (load average 6–18), a 256-token smol135 prefill ran at 11–77 tokens/s with the default
+/// policy and 95–417 with OMP_WAIT_POLICY=PASSIVE (same binary, runs alternated); with LibTorch doing the
+/// products too, 14–57 against 95–286. Not yet measured on a quiet machine.</para>
 /// <para>libgomp reads the variable once, when LibTorch is loaded, and .NET's Environment.SetEnvironmentVariable
 /// does not reach the native environment on Unix, so it is set with libc's setenv as this assembly loads:
 /// before any of its code can touch TorchSharp. A value the user set is kept.</para>
