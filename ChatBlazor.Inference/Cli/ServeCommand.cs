@@ -39,13 +39,14 @@ internal static class ServeCommand
         return 0;
     }
 
-    /// <summary>--kv-dtype: f32 or bf16, or null when not given.</summary>
+    /// <summary>--kv-dtype: f32, f16 or bf16, or null when not given.</summary>
     internal static KvType? ParseKvType(string? text) => text switch
     {
         null => null,
         "f32" => KvType.F32,
         "bf16" => KvType.Bf16,
-        _ => throw new UsageException($"--kv-dtype must be f32 or bf16, got '{text}'"),
+        "f16" => KvType.F16,
+        _ => throw new UsageException($"--kv-dtype must be f32, f16 or bf16, got '{text}'"),
     };
 
     /// <param name="environmentKey">The value of <c>CHATBLAZOR_INFERENCE_API_KEY</c>, if set.</param>

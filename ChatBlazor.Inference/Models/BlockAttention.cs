@@ -1,5 +1,6 @@
 using System.Numerics;
 using ChatBlazor.Inference.Kernels;
+using static TorchSharp.torch;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ChatBlazor.Inference.Models;
@@ -15,54 +16,67 @@ internal static unsafe class BlockAttention
     public const int QueryTile = 16;
 
     /// <summary>Where a sequence's blocks are: block b of the table starts at Base + Blocks[b] × BlockStride elements.</summary>
-    public readonly struct Table(byte* pool, int* blocks, long blockStride, long keyOffset, long valueOffset, long headStride, int blockSize, bool bf16)
+    public readonly struct Table(byte* pool, int* blocks, long blockStride, long keyOffset, long valueOffset, long headStride, int blockSize, KvType type)
     {
         public readonly byte* Pool = pool;
         public readonly int* Blocks = blocks;
         public readonly long BlockStride = blockStride, KeyOffset = keyOffset, ValueOffset = valueOffset, HeadStride = headStride;
         public readonly int BlockSize = blockSize;
-        public readonly bool Bf16 = bf16;
+        public readonly KvType Type = type;
 
-        public byte* Keys(int block, int head) => Pool + (Blocks[block] * BlockStride + KeyOffset + head * HeadStride) * (Bf16 ? 2 : 4);
+        public byte* Keys(int block, int head) => Pool + (Blocks[block] * BlockStride + KeyOffset + head * HeadStride) * (Type == KvType.F32 ? 4 : 2);
 
-        public byte* Values(int block, int head) => Pool + (Blocks[block] * BlockStride + ValueOffset + head * HeadStride) * (Bf16 ? 2 : 4);
+        public byte* Values(int block, int head) => Pool + (Blocks[block] * BlockStride + ValueOffset + head * HeadStride) * (Type == KvType.F32 ? 4 : 2);
     }
 
     public static Table For(KvCache cache, int layer, int* blocks)
     {
         var pool = cache.Pool;
         return new Table(pool.Base, blocks, pool.BlockStride, pool.Offset(layer, 0, 0), pool.Offset(layer, 1, 0),
-            pool.Offset(layer, 0, 1) - pool.Offset(layer, 0, 0), pool.BlockSize, pool.Type == KvType.Bf16);
+            pool.Offset(layer, 0, 1) - pool.Offset(layer, 0, 0), pool.BlockSize, pool.Type);
     }
 
-    /// <summary>scores (G, n) = queries (G, D) · the first n key rows of a block (n, D)ᵀ.</summary>
-    private static void Scores(in Table table, int block, int head, float* queries, float* scores, int n, int d, int g)
+    /// <summary>
+    /// scores (G, n) = queries (G, D) · the first n key rows of a block (n, D)ᵀ. F16 keys are widened into
+    /// <paramref name="widened"/> (BlockSize × D floats) first: MatVec has no F16 path.
+    /// </summary>
+    private static void Scores(in Table table, int block, int head, float* queries, float* scores, int n, int d, int g, float* widened)
     {
         var keys = table.Keys(block, head);
-        if (table.Bf16)
-            MatVec.Bf16((ushort*)keys, queries, scores, n, d, g);
-        else
-            MatVec.F32((float*)keys, queries, scores, n, d, g);
+        switch (table.Type)
+        {
+            case KvType.Bf16:
+                MatVec.Bf16((ushort*)keys, queries, scores, n, d, g);
+                break;
+            case KvType.F16:
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(keys, n * d), new Span<float>(widened, n * d));
+                MatVec.F32(widened, queries, scores, n, d, g);
+                break;
+            default:
+                MatVec.F32((float*)keys, queries, scores, n, d, g);
+                break;
+        }
     }
 
-    /// <summary>output (R, D) += p (R, n, row stride pStride) · the first n value rows of a block (n, D).</summary>
+    /// <summary>output (R, D) += p (R, n, row stride pStride) · the first n value rows of a block (n, D); 16-bit rows are widened into <paramref name="widened"/> (D floats).</summary>
     private static void AddWeightedValues(in Table table, int block, int head, float* p, int pStride, int rows, int n, int d, float* output, float* widened)
     {
         var values = table.Values(block, head);
         var width = Vector<float>.Count;
         for (var j = 0; j < n; j++)
         {
-            float* row;
-            if (table.Bf16)
+            var row = (float*)values + (long)j * d;
+            if (table.Type == KvType.Bf16)
             {
                 var bits = (ushort*)values + (long)j * d;
                 for (var i = 0; i < d; i++)
                     widened[i] = BitConverter.Int32BitsToSingle(bits[i] << 16);
                 row = widened;
             }
-            else
+            else if (table.Type == KvType.F16)
             {
-                row = (float*)values + (long)j * d;
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)values + (long)j * d, d), new Span<float>(widened, d));
+                row = widened;
             }
             for (var r = 0; r < rows; r++)
             {
@@ -101,7 +115,7 @@ internal static unsafe class BlockAttention
         var (r, kvHead) = (item / job->KvHeads, item % job->KvHeads);
         var (row, d, group) = (job->Rows[r], job->HeadDim, job->Group);
         var (length, blockSize) = (row.Length, row.Table.BlockSize);
-        // This item's scratch: (G, L) scores, then one block's (G, BlockSize) scores, then one widened value row.
+        // This item's scratch: (G, L) scores, then one block's (G, BlockSize) scores, then one widened block (BlockSize, D).
         var scores = job->Scores + (long)item * job->ScoresPerHead;
         var tile = scores + (long)group * length;
         var widened = tile + group * blockSize;
@@ -110,7 +124,7 @@ internal static unsafe class BlockAttention
         for (var b = 0; b < blocks; b++)
         {
             var n = Math.Min(blockSize, length - b * blockSize);
-            Scores(row.Table, b, kvHead, queries, tile, n, d, group);
+            Scores(row.Table, b, kvHead, queries, tile, n, d, group, widened);
             for (var g = 0; g < group; g++)
                 new Span<float>(tile + g * n, n).CopyTo(new Span<float>(scores + (long)g * length + b * blockSize, n));
         }
@@ -133,11 +147,34 @@ internal static unsafe class BlockAttention
 
     // ---- Prefill: T queries at positions start..start+T-1, online softmax over key blocks. ----
 
-    public readonly struct PrefillJob(Table table, float* queries, float* output, int start, int t, int kvHeads, int group, int headDim)
+    private readonly struct PrefillJob(Table table, float* queries, float* output, int start, int t, int kvHeads, int group, int headDim)
     {
         public readonly Table Table = table;
         public readonly float* Queries = queries, Output = output; // (H, T, D) in, (T, H, D) out
         public readonly int Start = start, T = t, KvHeads = kvHeads, Group = group, HeadDim = headDim;
+    }
+
+    /// <summary>
+    /// Attention of queries (H, T, D), already scaled by 1/√D, at positions start..start+T-1 over the cache's
+    /// positions 0..start+T-1 of a layer (causal); returns (T, H·D) F32. Runs on the kernel threads.
+    /// </summary>
+    public static Tensor Prefill(Tensor queries, KvCache cache, int layer, int start)
+    {
+        var config = cache.Pool.Config;
+        var (heads, t, d) = ((int)queries.shape[0], (int)queries.shape[1], (int)queries.shape[2]);
+        if (heads != config.NumHeads || d != config.HeadDim || start + t > cache.Capacity)
+            throw new ArgumentException($"queries {string.Join('x', queries.shape)} at {start} do not fit the model's heads or the cache's {cache.Capacity} positions");
+        using var q = queries.contiguous();
+        var attended = empty([t, heads * d], ScalarType.Float32);
+        var blocks = cache.Blocks.ToArray();
+        fixed (int* blockIds = blocks)
+        {
+            var job = new PrefillJob(For(cache, layer, blockIds), TensorMemory.Pointer<float>(q), TensorMemory.Pointer<float>(attended),
+                start, t, config.NumKvHeads, heads / config.NumKvHeads, d);
+            var tiles = (t + QueryTile - 1) / QueryTile;
+            KernelThreads.For(tiles * config.NumKvHeads, &PrefillItem, &job);
+        }
+        return attended;
     }
 
     [ThreadStatic] private static float[]? _scratch;
@@ -147,7 +184,7 @@ internal static unsafe class BlockAttention
     /// position, keeping each row's running maximum m, running sum l and unnormalised output, so no T × L score
     /// matrix is ever built: per block, s = q·k, m' = max(m, s), output and l scale by exp(m − m'), then add exp(s − m').
     /// </summary>
-    public static void PrefillItem(void* state, int item)
+    private static void PrefillItem(void* state, int item)
     {
         var job = (PrefillJob*)state;
         var (tileIndex, kvHead) = (item / job->KvHeads, item % job->KvHeads);
@@ -155,7 +192,7 @@ internal static unsafe class BlockAttention
         var t0 = tileIndex * QueryTile;
         var tq = Math.Min(QueryTile, t - t0);
         var rows = group * tq;
-        var size = rows * d + rows * blockSize + rows * d + 2 * rows + d;
+        var size = rows * d + rows * blockSize + rows * d + 2 * rows + blockSize * d;
         if (_scratch is null || _scratch.Length < size)
             _scratch = new float[size];
         fixed (float* scratch = _scratch)
@@ -178,7 +215,7 @@ internal static unsafe class BlockAttention
             {
                 var first = b * blockSize;
                 var n = Math.Min(blockSize, last - first + 1);
-                Scores(job->Table, b, kvHead, queries, scores, n, d, rows);
+                Scores(job->Table, b, kvHead, queries, scores, n, d, rows, widened);
                 for (var r = 0; r < rows; r++)
                 {
                     var s = new Span<float>(scores + (long)r * n, n);

@@ -3,8 +3,12 @@ using static TorchSharp.torch;
 
 namespace ChatBlazor.Inference.Models;
 
-/// <summary>How keys and values are stored. BF16 halves KV memory; attention still computes in F32.</summary>
-public enum KvType { F32, Bf16 }
+/// <summary>
+/// How keys and values are stored; attention computes in F32 whatever they are. The 16-bit types halve KV memory:
+/// F16 keeps 11 significant bits (rounding ≤ 2⁻¹², 8× finer than BF16's 8 bits) and covers ±65504, which keys and
+/// values of Llama-family models stay well inside; BF16 keeps F32's range.
+/// </summary>
+public enum KvType { F32, Bf16, F16 }
 
 /// <summary>
 /// A model's KV memory as fixed-size blocks of positions, shared by all of its sequences. A block holds every
@@ -42,7 +46,7 @@ public sealed unsafe class KvBlockPool : IDisposable
         using var _ = inference_mode(); // written inside inference mode, so created in it
         // empty, not zeros: pages are committed as blocks are first used, not for the whole budget at once.
         _storage = empty([blocks, config.NumLayers, 2, config.NumKvHeads, blockSize, config.HeadDim],
-            Type == KvType.F32 ? ScalarType.Float32 : ScalarType.BFloat16, device);
+            Type switch { KvType.F32 => ScalarType.Float32, KvType.F16 => ScalarType.Float16, _ => ScalarType.BFloat16 }, device);
         if (device.type == DeviceType.CPU)
             _address = TensorMemory.Pointer<byte>(_storage);
         _references = new int[blocks];

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ChatBlazor.Inference.Models;
 
@@ -128,6 +129,11 @@ public sealed unsafe class KvCache : IDisposable
             x.CopyTo(new Span<float>((float*)rows + (long)row * d, d));
             return;
         }
+        if (_pool.Type == KvType.F16)
+        {
+            TensorPrimitives.ConvertToHalf(x, new Span<Half>((Half*)rows + (long)row * d, d));
+            return;
+        }
         var target = (ushort*)rows + (long)row * d;
         for (var i = 0; i < d; i++)
             target[i] = Bf16Rounding.Round(x[i]);
@@ -141,7 +147,12 @@ public sealed unsafe class KvCache : IDisposable
         var rows = _pool.Address(block, layer, kind, head);
         var result = new float[d];
         for (var i = 0; i < d; i++)
-            result[i] = _pool.Type == KvType.F32 ? ((float*)rows)[(long)row * d + i] : BitConverter.Int32BitsToSingle(((ushort*)rows)[(long)row * d + i] << 16);
+            result[i] = _pool.Type switch
+            {
+                KvType.F32 => ((float*)rows)[(long)row * d + i],
+                KvType.F16 => (float)((Half*)rows)[(long)row * d + i],
+                _ => BitConverter.Int32BitsToSingle(((ushort*)rows)[(long)row * d + i] << 16),
+            };
         return result;
     }
 

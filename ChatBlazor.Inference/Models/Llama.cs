@@ -170,17 +170,7 @@ public sealed unsafe class Attention
         }
 
         // On the CPU our own attention reads the blocks in place: no gathered copy and no T × L score matrix.
-        var queries = q.to(ScalarType.Float32).mul(_scale).contiguous();         // (H, T, D)
-        var attended = empty([t, qSize], ScalarType.Float32);                                           // (T, H*D)
-        var blocks = cache.Blocks.ToArray();
-        fixed (int* blockIds = blocks)
-        {
-            var job = new BlockAttention.PrefillJob(BlockAttention.For(cache, layer, blockIds), TensorMemory.Pointer<float>(queries),
-                TensorMemory.Pointer<float>(attended), start, (int)t, kvHeads, group, d);
-            var tiles = ((int)t + BlockAttention.QueryTile - 1) / BlockAttention.QueryTile;
-            KernelThreads.For(tiles * kvHeads, &BlockAttention.PrefillItem, &job);
-        }
-        return _o.Forward(attended);
+        return _o.Forward(BlockAttention.Prefill(q.to(ScalarType.Float32).mul(_scale), cache, layer, start));
     }
 
     /// <summary>
@@ -309,8 +299,8 @@ public sealed class StepBuffers(ModelConfig c, int rows)
     public readonly float[] Qkv = new float[rows * (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim];
     public readonly float[] Attended = new float[rows * c.NumHeads * c.HeadDim];
     // Per (sequence, key head): its G heads' scores over the whole window, one block's scores, one widened value row.
-    public readonly int ScoresPerHead = c.NumHeads / c.NumKvHeads * (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize) + c.HeadDim;
-    public readonly float[] Scores = new float[rows * c.NumHeads * (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize) + rows * c.NumKvHeads * c.HeadDim];
+    public readonly int ScoresPerHead = c.NumHeads / c.NumKvHeads * (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize) + KvBlockPool.DefaultBlockSize * c.HeadDim;
+    public readonly float[] Scores = new float[rows * c.NumHeads * (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize) + rows * c.NumKvHeads * KvBlockPool.DefaultBlockSize * c.HeadDim];
     public readonly int BlocksPerRow = (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize - 1) / KvBlockPool.DefaultBlockSize;
     public readonly int[] BlockIds = new int[rows * ((c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize - 1) / KvBlockPool.DefaultBlockSize)];
     public readonly float[] GateUp = new float[rows * 2 * c.IntermediateSize];
