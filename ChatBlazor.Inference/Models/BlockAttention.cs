@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using ChatBlazor.Inference.Kernels;
 using static TorchSharp.torch;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -59,6 +60,7 @@ internal static unsafe class BlockAttention
     }
 
     /// <summary>output (R, D) += p (R, n, row stride pStride) · the first n value rows of a block (n, D); 16-bit rows are widened into <paramref name="widened"/> (D floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: straight to optimized code, not tier 0 first
     private static void AddWeightedValues(in Table table, int block, int head, float* p, int pStride, int rows, int n, int d, float* output, float* widened)
     {
         var values = table.Values(block, head);
@@ -109,6 +111,7 @@ internal static unsafe class BlockAttention
     }
 
     /// <summary>Work item (sequence r, key head h): the G query heads of h over positions 0..L-1 of r's blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: straight to optimized code, not tier 0 first
     public static void StepItem(void* state, int item)
     {
         var job = (StepJob*)state;
@@ -184,6 +187,7 @@ internal static unsafe class BlockAttention
     /// position, keeping each row's running maximum m, running sum l and unnormalised output, so no T × L score
     /// matrix is ever built: per block, s = q·k, m' = max(m, s), output and l scale by exp(m − m'), then add exp(s − m').
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: straight to optimized code, not tier 0 first
     private static void PrefillItem(void* state, int item)
     {
         var job = (PrefillJob*)state;
