@@ -50,8 +50,7 @@ internal static unsafe class BlockAttention
                 MatVec.Bf16((ushort*)keys, queries, scores, n, d, g);
                 break;
             case KvType.F16:
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(keys, n * d), new Span<float>(widened, n * d));
-                MatVec.F32(widened, queries, scores, n, d, g);
+                MatVec.F32(Widen(table, keys, n * d, widened), queries, scores, n, d, g);
                 break;
             default:
                 MatVec.F32((float*)keys, queries, scores, n, d, g);
@@ -59,27 +58,18 @@ internal static unsafe class BlockAttention
         }
     }
 
-    /// <summary>output (R, D) += p (R, n, row stride pStride) · the first n value rows of a block (n, D); 16-bit rows are widened into <paramref name="widened"/> (D floats).</summary>
+    /// <summary>
+    /// output (R, D) += p (R, n, row stride pStride) · the first n value rows of a block (n, D); 16-bit values are
+    /// widened into <paramref name="widened"/> (BlockSize × D floats) first, the whole block in one go.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: straight to optimized code, not tier 0 first
     private static void AddWeightedValues(in Table table, int block, int head, float* p, int pStride, int rows, int n, int d, float* output, float* widened)
     {
-        var values = table.Values(block, head);
+        var values = Widen(table, table.Values(block, head), n * d, widened);
         var width = Vector<float>.Count;
         for (var j = 0; j < n; j++)
         {
-            var row = (float*)values + (long)j * d;
-            if (table.Type == KvType.Bf16)
-            {
-                var bits = (ushort*)values + (long)j * d;
-                for (var i = 0; i < d; i++)
-                    widened[i] = BitConverter.Int32BitsToSingle(bits[i] << 16);
-                row = widened;
-            }
-            else if (table.Type == KvType.F16)
-            {
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)values + (long)j * d, d), new Span<float>(widened, d));
-                row = widened;
-            }
+            var row = values + (long)j * d;
             for (var r = 0; r < rows; r++)
             {
                 var weight = p[(long)r * pStride + j];
@@ -92,6 +82,32 @@ internal static unsafe class BlockAttention
                 for (; i < d; i++)
                     o[i] += weight * row[i];
             }
+        }
+    }
+
+    /// <summary>The F32 values of <paramref name="count"/> stored elements: in place for F32, else widened into <paramref name="widened"/>.</summary>
+    private static float* Widen(in Table table, byte* source, int count, float* widened)
+    {
+        switch (table.Type)
+        {
+            case KvType.F16:
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(source, count), new Span<float>(widened, count));
+                return widened;
+            case KvType.Bf16:
+                // BF16 is the top half of an F32: widen the 16-bit lanes to 32 and shift them up.
+                var bits = (ushort*)source;
+                var i = 0;
+                for (; i <= count - Vector<ushort>.Count; i += Vector<ushort>.Count)
+                {
+                    Vector.Widen(Vector.Load(bits + i), out var low, out var high);
+                    Vector.Store(Vector.AsVectorSingle(Vector.ShiftLeft(low, 16)), widened + i);
+                    Vector.Store(Vector.AsVectorSingle(Vector.ShiftLeft(high, 16)), widened + i + Vector<uint>.Count);
+                }
+                for (; i < count; i++)
+                    widened[i] = BitConverter.Int32BitsToSingle(bits[i] << 16);
+                return widened;
+            default:
+                return (float*)source;
         }
     }
 

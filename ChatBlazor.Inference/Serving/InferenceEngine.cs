@@ -23,7 +23,7 @@ public sealed record EngineOptions
     /// How keys and values are stored on the CPU (the GPU stores BF16). F16 fits twice the sequences of F32 in the
     /// same memory and moved the fixtures' logits by under 5e-3 (KvBlocksTests), against BF16's 0.06; F32 is exact.
     /// </summary>
-    public KvType KvType { get; init; } = KvType.F16;
+    [EnumDataType(typeof(KvType))] public KvType KvType { get; init; } = KvType.F16;
 
     /// <summary>Positions reserved beyond the prompt when a sequence is admitted; later growth takes one block at a time.</summary>
     [Range(1, 65_536)] public int CacheGrowthTokens { get; init; } = 256;

@@ -54,4 +54,51 @@ public sealed class BlockAttentionBench(ITestOutputHelper output)
                 cache.Dispose();
         }
     }
+
+    /// <summary>
+    /// Decoding steps of a random smol135-shaped model at contexts of 300 and 2,000 positions with each KV type,
+    /// alternated in one process (the cache holds zeros: the attention's cost does not depend on the values).
+    /// </summary>
+    [Fact]
+    public async Task DecodeStepsByKvTypeAndContext()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"chatblazor-smol135-{Guid.NewGuid():N}");
+        Assert.Equal(0, await Inference.Cli.Program.Main(["init-random", "--preset", "smol135", "--out", dir]));
+        try
+        {
+            var llama = LlamaModel.Load(dir);
+            var config = llama.Config;
+            var logits = new float[config.VocabSize];
+            var times = new Dictionary<string, List<double>>();
+            foreach (var context in new[] { 300, 2000 })
+            {
+                var caches = new[] { KvType.F32, KvType.F16, KvType.Bf16 }.Select(type => new KvCache(config, context + 1, CPU, type)).ToArray();
+                using (var scope = NewDisposeScope())
+                using (var _ = inference_mode())
+                {
+                    var zero = zeros([config.NumKvHeads, context, config.HeadDim]);
+                    foreach (var cache in caches)
+                        for (var layer = 0; layer < config.NumLayers; layer++)
+                            cache.Append(layer, 0, zero, zero);
+                }
+                for (var round = 0; round < 6; round++)
+                    foreach (var cache in caches)
+                    {
+                        var clock = Stopwatch.StartNew();
+                        for (var i = 0; i < 8; i++)
+                            llama.Step(7, context, cache, logits);
+                        var name = $"context {context} {cache.Pool.Type}";
+                        (times.TryGetValue(name, out var list) ? list : times[name] = []).Add(clock.Elapsed.TotalMilliseconds / 8);
+                    }
+                foreach (var cache in caches)
+                    cache.Dispose();
+            }
+            foreach (var (name, list) in times)
+                output.WriteLine($"{name}: {1000 / list.Skip(1).Order().ElementAt(2):F1} tokens/s (median step of the last 5 rounds)");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
