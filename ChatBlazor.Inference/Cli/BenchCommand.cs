@@ -17,14 +17,15 @@ internal static class BenchCommand
         var newTokens = args.Int("new-tokens") ?? 128;
         if (promptTokens < 1 || newTokens < 1)
             throw new UsageException("--prompt-tokens and --new-tokens must be positive");
+        var kvType = ServeCommand.ParseKvType(args.String("kv-dtype")) ?? KvType.F32;
         var model = LlamaModel.Load(args.Required("model"));
         var random = new Random(1234);
         var prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
 
         // A first run pays one-time costs (JIT, first touch of every weight page, LibTorch's buffers): not measured.
         // Enough decode steps that the runtime has recompiled the hot loops with full optimization.
-        Run(model, prompt, Math.Min(newTokens, 64));
-        var (prefillMs, decodeMs, rssAfterPrefill) = Run(model, prompt, newTokens);
+        Run(model, prompt, Math.Min(newTokens, 64), kvType);
+        var (prefillMs, decodeMs, rssAfterPrefill) = Run(model, prompt, newTokens, kvType);
 
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {
@@ -36,13 +37,14 @@ internal static class BenchCommand
             ["rss_after_prefill_mb"] = rssAfterPrefill,
             ["rss_end_mb"] = Status("VmRSS"),
             ["threads"] = torch.get_num_threads(),
+            ["kv_dtype"] = kvType.ToString().ToLowerInvariant(),
         }));
         return 0;
     }
 
-    private static (double PrefillMs, double DecodeMs, long RssAfterPrefillMb) Run(LlamaModel model, int[] prompt, int newTokens)
+    private static (double PrefillMs, double DecodeMs, long RssAfterPrefillMb) Run(LlamaModel model, int[] prompt, int newTokens, KvType kvType)
     {
-        using var cache = new KvCache(model.Config, prompt.Length + newTokens, model.Device);
+        using var cache = new KvCache(model.Config, prompt.Length + newTokens, model.Device, kvType);
         var clock = Stopwatch.StartNew();
         int next;
         using (var prefill = model.Forward(prompt, 0, cache))

@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using ChatBlazor.Inference.Generation;
+using ChatBlazor.Inference.Models;
 using ChatBlazor.Inference.Serving;
 
 namespace ChatBlazor.Inference.Cli;
@@ -38,6 +39,16 @@ internal static class ServeCommand
         return 0;
     }
 
+    /// <summary>--kv-dtype: f32, f16 or bf16, or null when not given.</summary>
+    internal static KvType? ParseKvType(string? text) => text switch
+    {
+        null => null,
+        "f32" => KvType.F32,
+        "bf16" => KvType.Bf16,
+        "f16" => KvType.F16,
+        _ => throw new UsageException($"--kv-dtype must be f32, f16 or bf16, got '{text}'"),
+    };
+
     /// <param name="environmentKey">The value of <c>CHATBLAZOR_INFERENCE_API_KEY</c>, if set.</param>
     internal static Settings Parse(Args args, string? environmentKey = null)
     {
@@ -58,6 +69,7 @@ internal static class ServeCommand
         {
             MaxRunningSequences = args.Int("max-running") ?? defaults.MaxRunningSequences,
             MaxQueuedRequests = args.Int("max-queued") ?? defaults.MaxQueuedRequests,
+            KvType = ParseKvType(args.String("kv-dtype")) ?? defaults.KvType,
         };
         var problems = new List<ValidationResult>();
         if (!Validator.TryValidateObject(options, new ValidationContext(options), problems, validateAllProperties: true))

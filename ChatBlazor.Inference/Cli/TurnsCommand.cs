@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ChatBlazor.Inference.Generation;
+using ChatBlazor.Inference.Models;
 using ChatBlazor.Inference.Sampling;
 using ChatBlazor.Inference.Serving;
 
@@ -17,6 +18,7 @@ internal static class TurnsCommand
         var promptTokens = args.Int("prompt-tokens") ?? 256;
         var replyTokens = args.Int("new-tokens") ?? 128;
         var followUp = args.Int("follow-up-tokens") ?? 32;
+        var kvType = ServeCommand.ParseKvType(args.String("kv-dtype")) ?? new EngineOptions().KvType;
         var model = LoadedModel.Load(args.Required("model"));
         var random = new Random(1234);
         int[] Random(int n) => Enumerable.Range(0, n).Select(_ => random.Next(model.Model.Config.VocabSize)).ToArray();
@@ -24,7 +26,7 @@ internal static class TurnsCommand
         var results = new Dictionary<string, object>();
         foreach (var reuse in new[] { true, false })
         {
-            using var engine = new InferenceEngine([model], new EngineOptions { PrefixCaching = reuse });
+            using var engine = new InferenceEngine([model], new EngineOptions { PrefixCaching = reuse, KvType = kvType });
             var ttfts = new List<double>();
             for (var run = 0; run < 4; run++) // the first run warms up and is not counted
             {

@@ -130,10 +130,12 @@ public sealed unsafe class Attention
 {
     private readonly ModelConfig _config;
     private readonly Linear _qkv, _o; // q, k and v projections stacked into one matrix: one product instead of three
+    private readonly Scalar _scale;   // 1/√D, held for the module's life: see TorchOperands
 
     public Attention(ModelConfig c, SafeTensors weights, string prefix, Device device)
     {
         _config = c;
+        _scale = (1 / Math.Sqrt(c.HeadDim)).ToScalar();
         var (q, kv) = (c.NumHeads * c.HeadDim, c.NumKvHeads * c.HeadDim);
         _qkv = Linear.Stacked(weights, [($"{prefix}.q_proj", q), ($"{prefix}.k_proj", kv), ($"{prefix}.v_proj", kv)], c.HiddenSize, c.AttentionBias, device);
         _o = new Linear(weights.Load($"{prefix}.o_proj.weight", [c.HiddenSize, q]), null, device);
@@ -149,15 +151,26 @@ public sealed unsafe class Attention
         var q = Rotary.Apply(qkv.narrow(1, 0, qSize).view(t, _config.NumHeads, d).transpose(0, 1), cos, sin); // (H, T, D)
         var k = Rotary.Apply(qkv.narrow(1, qSize, kvSize).view(t, kvHeads, d).transpose(0, 1), cos, sin);    // (K, T, D)
         var v = qkv.narrow(1, qSize + kvSize, kvSize).view(t, kvHeads, d).transpose(0, 1);                   // (K, T, D)
-        var (keys, values) = cache.Append(layer, start, k, v);                                        // (K, L, D)
+        // A block holds every layer, so blocks shared with another sequence are made private once, before layer 0 writes.
+        if (layer == 0)
+            cache.PrepareWrite(start, start + (int)t);
+        cache.Append(layer, start, k, v);
 
-        // LibTorch's fused attention; each key head is repeated for the G query heads that share it.
-        // A chunk that starts at 0 is plain causal; a later chunk also sees every earlier position.
-        var (expandedKeys, expandedValues) = group == 1 ? (keys, values) : (keys.repeat_interleave(group, 0), values.repeat_interleave(group, 0));
-        var attended = start == 0
-            ? nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, is_casual: t > 1)
-            : nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, attn_mask: Visible(t, start, keys.shape[1], x.device)); // (H, T, D)
-        return _o.Forward(attended.transpose(0, 1).reshape(t, _config.NumHeads * d));
+        if (x.device.type != DeviceType.CPU)
+        {
+            // LibTorch's fused attention over a gathered copy; each key head is repeated for the G query heads that
+            // share it. A chunk that starts at 0 is plain causal; a later chunk also sees every earlier position.
+            var (keys, values) = cache.Gather(layer, start + (int)t);                                 // (K, L, D)
+            (keys, values) = (keys.to(q.dtype), values.to(q.dtype));
+            var (expandedKeys, expandedValues) = group == 1 ? (keys, values) : (keys.repeat_interleave(group, 0), values.repeat_interleave(group, 0));
+            var fused = start == 0
+                ? nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, is_casual: t > 1)
+                : nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, attn_mask: Visible(t, start, keys.shape[1], x.device)); // (H, T, D)
+            return _o.Forward(fused.transpose(0, 1).reshape(t, _config.NumHeads * d));
+        }
+
+        // On the CPU our own attention reads the blocks in place: no gathered copy and no T × L score matrix.
+        return _o.Forward(BlockAttention.Prefill(q.to(ScalarType.Float32).mul(_scale), cache, layer, start));
     }
 
     /// <summary>
@@ -172,7 +185,6 @@ public sealed unsafe class Attention
         var width = qSize + 2 * kvSize;
         fixed (float* xp = x, qkv = b.Qkv)
             _qkv.Step(xp, qkv, rows);
-        var job = stackalloc AttentionRow[rows];
         for (var r = 0; r < rows; r++)
         {
             var (cache, position) = (caches[r], positions[r]);
@@ -184,82 +196,28 @@ public sealed unsafe class Attention
             Rotary.StepApply(q, d, cos, sin);
             Rotary.StepApply(k, d, cos, sin);
             TensorPrimitives.Multiply(q, 1f / MathF.Sqrt(d), q); // scale the queries once rather than every score
+            if (layer == 0)
+                cache.PrepareWrite(position, position + 1); // before any layer writes: a block holds them all
             for (var h = 0; h < kvHeads; h++)
-            {
-                k.Slice(h * d, d).CopyTo(cache.Key(layer, h, position));
-                v.Slice(h * d, d).CopyTo(cache.Value(layer, h, position));
-            }
-            job[r] = new AttentionRow(cache.KeysAddress(layer, 0), cache.ValuesAddress(layer, 0), (long)cache.Capacity * d, position + 1);
+                cache.Write(layer, h, position, k.Slice(h * d, d), v.Slice(h * d, d));
+            var count = (position + cache.Pool.BlockSize) / cache.Pool.BlockSize;
+            for (var i = 0; i < count; i++)
+                b.BlockIds[r * b.BlocksPerRow + i] = cache.Blocks[i];
         }
 
-        // Each sequence attends over its own cache: independent work, spread over the kernel threads.
+        // Each (sequence, key head) attends over its own blocks: independent work, spread over the kernel threads.
         fixed (float* qkv = b.Qkv, attended = b.Attended, scores = b.Scores)
+        fixed (int* blockIds = b.BlockIds)
         {
-            var shared = new AttentionJob(job, qkv, width, attended, qSize, scores, b.ScoresPerRow, kvHeads, group, d);
-            KernelThreads.For(rows, &AttendRow, &shared);
+            var job = stackalloc BlockAttention.StepRow[rows];
+            for (var r = 0; r < rows; r++)
+                job[r] = new BlockAttention.StepRow(BlockAttention.For(caches[r], layer, blockIds + r * b.BlocksPerRow), positions[r] + 1);
+            var shared = new BlockAttention.StepJob(job, qkv, width, attended, qSize, scores, b.ScoresPerHead, kvHeads, group, d);
+            KernelThreads.For(rows * kvHeads, &BlockAttention.StepItem, &shared);
         }
 
         fixed (float* a = b.Attended, o = output)
             _o.Step(a, o, rows);
-    }
-
-    private readonly struct AttentionRow(float* keys, float* values, long headStride, int length)
-    {
-        public readonly float* Keys = keys, Values = values;
-        public readonly long HeadStride = headStride;
-        public readonly int Length = length;
-    }
-
-    private readonly struct AttentionJob(AttentionRow* rows, float* qkv, int qkvWidth, float* attended, int attendedWidth,
-        float* scores, int scoresPerRow, int kvHeads, int group, int headDim)
-    {
-        public readonly AttentionRow* Rows = rows;
-        public readonly float* Qkv = qkv, Attended = attended, Scores = scores;
-        public readonly int QkvWidth = qkvWidth, AttendedWidth = attendedWidth, ScoresPerRow = scoresPerRow, KvHeads = kvHeads, Group = group, HeadDim = headDim;
-    }
-
-    private static void AttendRow(void* state, int r)
-    {
-        var job = (AttentionJob*)state;
-        var (row, d, group) = (job->Rows[r], job->HeadDim, job->Group);
-        var scores = job->Scores + (long)r * job->ScoresPerRow;
-        for (var kvHead = 0; kvHead < job->KvHeads; kvHead++)
-        {
-            // The G query heads that share this key head go together: the cache holds this head's keys for
-            // positions 0..L-1 as contiguous rows, so scores (G, L) = queries (G, D) · keys (L, D)ᵀ is one product.
-            var queries = job->Qkv + (long)r * job->QkvWidth + kvHead * group * d;
-            MatVec.F32(row.Keys + kvHead * row.HeadStride, queries, scores, row.Length, d, group);
-            for (var g = 0; g < group; g++)
-            {
-                // TensorPrimitives.SoftMax does not subtract the maximum first; trained models have scores whose
-                // exponentials overflow F32, so shift them here (softmax is unchanged by a constant shift).
-                var weights = new Span<float>(scores + g * row.Length, row.Length);
-                TensorPrimitives.Subtract(weights, TensorPrimitives.Max(weights), weights);
-                TensorPrimitives.SoftMax(weights, weights);
-            }
-            WeightedSum(row.Values + kvHead * row.HeadStride, row.Length, d, scores, group, job->Attended + (long)r * job->AttendedWidth + kvHead * group * d);
-        }
-    }
-
-    /// <summary>output (G, D) = probabilities (G, L) · values (L, D): each value row is read once for all G heads.</summary>
-    private static void WeightedSum(float* values, int length, int d, float* probabilities, int group, float* output)
-    {
-        new Span<float>(output, group * d).Clear();
-        var width = System.Numerics.Vector<float>.Count;
-        for (var j = 0; j < length; j++)
-        {
-            var row = values + (long)j * d;
-            for (var g = 0; g < group; g++)
-            {
-                var p = probabilities[g * length + j];
-                var o = output + g * d;
-                var i = 0;
-                for (; i <= d - width; i += width)
-                    System.Numerics.Vector.Store(System.Numerics.Vector.Load(row + i) * p + System.Numerics.Vector.Load(o + i), o + i);
-                for (; i < d; i++)
-                    o[i] += p * row[i];
-            }
-        }
     }
 
     /// <summary>(T, L): true where query i, at position start+i, may attend to key j.</summary>
@@ -340,8 +298,11 @@ public sealed class StepBuffers(ModelConfig c, int rows)
     public readonly float[] Delta = new float[rows * c.HiddenSize];
     public readonly float[] Qkv = new float[rows * (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim];
     public readonly float[] Attended = new float[rows * c.NumHeads * c.HeadDim];
-    public readonly int ScoresPerRow = c.NumHeads / c.NumKvHeads * c.MaxPositionEmbeddings;
-    public readonly float[] Scores = new float[rows * (c.NumHeads / c.NumKvHeads) * c.MaxPositionEmbeddings];
+    // Per (sequence, key head): its G heads' scores over the whole window, one block's scores, one widened value row.
+    public readonly int ScoresPerHead = c.NumHeads / c.NumKvHeads * (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize) + KvBlockPool.DefaultBlockSize * c.HeadDim;
+    public readonly float[] Scores = new float[rows * c.NumHeads * (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize) + rows * c.NumKvHeads * KvBlockPool.DefaultBlockSize * c.HeadDim];
+    public readonly int BlocksPerRow = (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize - 1) / KvBlockPool.DefaultBlockSize;
+    public readonly int[] BlockIds = new int[rows * ((c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize - 1) / KvBlockPool.DefaultBlockSize)];
     public readonly float[] GateUp = new float[rows * 2 * c.IntermediateSize];
     public readonly float[] Hidden = new float[rows * c.IntermediateSize];
     public readonly float[] Cos = new float[rows * c.HeadDim / 2];

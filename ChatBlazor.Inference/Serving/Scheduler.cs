@@ -10,9 +10,10 @@ namespace ChatBlazor.Inference.Serving;
 /// Continuous batching for one model, on one thread. Each step: admit waiting requests while memory and
 /// <see cref="EngineOptions.MaxRunningSequences"/> allow; run prefill chunks of newly admitted prompts under a
 /// per-step token budget; then decode one token for every other running sequence in batched steps that read each
-/// weight matrix once. Sequences join and leave between steps. KV memory is a byte budget: caches grow as
-/// sequences do; when growth finds no memory the youngest sequence is preempted and later recomputed, never failed.
-/// Finished sequences leave their caches behind as reusable prefixes until memory is needed.
+/// weight matrix once. Sequences join and leave between steps. KV memory is a pool of blocks sized from the byte
+/// budget: caches take blocks as sequences grow; when growth finds none the youngest sequence is preempted and later
+/// recomputed, never failed. Finished sequences leave their blocks behind as reusable prefixes, which later
+/// sequences share (reference-counted) until the blocks are needed.
 /// </summary>
 internal sealed class Scheduler : IDisposable
 {
@@ -25,7 +26,8 @@ internal sealed class Scheduler : IDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Thread _thread;
     private readonly float[] _logits;
-    private long _kvBytes;
+    private readonly KvBlockPool _pool;
+    private long _kvBytes; // the pool's use, published for other threads
     private volatile bool _stopping;
 
     public Scheduler(LoadedModel model, EngineOptions options, EngineMetrics.ModelMetrics metrics)
@@ -34,7 +36,11 @@ internal sealed class Scheduler : IDisposable
         _options = options;
         _metrics = metrics;
         _logits = new float[LlamaModel.MaxStepBatch * model.Model.Config.VocabSize];
-        WarmUp(model.Model, options.PrefillChunkTokens, _logits);
+        var blockBytes = KvBlockPool.BytesPerBlock(Config, options.KvType);
+        if (options.KvCacheBytes < blockBytes)
+            throw new ArgumentException($"KV cache memory of {options.KvCacheBytes} bytes holds no block of {KvBlockPool.DefaultBlockSize} positions of model {model.Name} ({blockBytes} bytes)");
+        _pool = new KvBlockPool(Config, (int)Math.Min(int.MaxValue, options.KvCacheBytes / blockBytes), options.KvType, model.Model.Device);
+        WarmUp(model.Model, _pool, options.PrefillChunkTokens, _logits);
         _thread = new Thread(Loop) { IsBackground = true, Name = $"scheduler {model.Name}" };
         _thread.Start();
     }
@@ -46,14 +52,16 @@ internal sealed class Scheduler : IDisposable
     /// pay for compiling the whole path and LibTorch's first-call set-up: 1.1 s instead of 0.58 s to the first token
     /// of a 256-token prompt on the smol135 shape, the worst figure of a whole load test.
     /// </summary>
-    private static void WarmUp(LlamaModel model, int chunkTokens, float[] logits)
+    private static void WarmUp(LlamaModel model, KvBlockPool pool, int chunkTokens, float[] logits)
     {
         var config = model.Config;
         var length = Math.Min(chunkTokens, config.MaxPositionEmbeddings - 4);
         if (length < 17)
             return; // too small a window to reach the many-row prefill path; nothing worth warming
         var prompt = Enumerable.Range(0, length).Select(i => i % config.VocabSize).ToArray();
-        using var cache = new KvCache(config, length + 4, model.Device);
+        using var cache = new KvCache(pool);
+        if (!cache.TryGrow(length + 4))
+            return; // a pool this small serves short requests only
         using (model.Forward(prompt, 0, cache))
         {
         }
@@ -80,7 +88,7 @@ internal sealed class Scheduler : IDisposable
             prompt.AddRange((Model.Tokenizer ?? throw new ArgumentException($"model {Model.Name} takes token ids only", "prompt")).Encode(prefix));
         var field = request.Messages is null ? "prompt" : "messages";
         Completion.CheckPrompt(prompt, Config, field);
-        if (KvCache.BytesFor(Config, prompt.Count + 1, Model.Model.Device) > _options.KvCacheBytes)
+        if ((prompt.Count + _pool.BlockSize) / _pool.BlockSize > _pool.Blocks)
             throw new ArgumentException($"the prompt has {prompt.Count} tokens, more than this server's KV cache memory holds", field);
 
         var budget = Math.Min(request.Sampling.MaxTokens, Config.MaxPositionEmbeddings - prompt.Count);
@@ -147,26 +155,30 @@ internal sealed class Scheduler : IDisposable
                 continue;
             }
 
+            // A cached prefix's blocks are shared, not copied; a partial last block is copied here, before the
+            // first write into it (which is at once: the prompt goes on from there).
+            var cache = new KvCache(_pool);
+            if (_options.PrefixCaching && _prefixes.Longest(next.Tokens, next.Tokens.Count - 1) is { Length: var shared, Cache: var source } && shared >= _options.MinPrefixTokens)
+            {
+                cache.Share(source, shared);
+                next.Cached = shared;
+            }
             var capacity = Math.Min(Config.MaxPositionEmbeddings, next.Tokens.Count + Math.Min(next.Budget - next.Completion.Generated, _options.CacheGrowthTokens));
-            if (!Reserve(KvCache.BytesFor(Config, capacity, Model.Model.Device)))
+            if (!Reserve(cache, next.Cached, capacity))
             {
                 if (_running.Count > 0)
-                    return; // wait for running sequences to finish and free memory
-                // Alone and still short: room for just the next token, or, if not even that, stop here.
-                capacity = next.Tokens.Count + 1;
-                if (!Reserve(KvCache.BytesFor(Config, capacity, Model.Model.Device)))
                 {
+                    Release(cache, next);
+                    return; // wait for running sequences to finish and free memory
+                }
+                // Alone and still short: room for just the next token, or, if not even that, stop here.
+                if (!Reserve(cache, next.Cached, next.Tokens.Count + 1))
+                {
+                    Release(cache, next);
                     Dequeue(next);
                     Finish(next, next.Completion.End(FinishReason.Length));
                     continue;
                 }
-            }
-
-            var cache = new KvCache(Config, capacity, Model.Model.Device);
-            if (_options.PrefixCaching && _prefixes.Longest(next.Tokens, next.Tokens.Count - 1) is { Length: var shared, Cache: var source } && shared >= _options.MinPrefixTokens)
-            {
-                cache.CopyFrom(source, shared);
-                next.Cached = shared;
             }
             if (_options.PrefixCaching && next.Completion.Generated == 0)
                 _metrics.ObservePrefixLookup(next.Tokens.Count, next.Cached);
@@ -263,11 +275,17 @@ internal sealed class Scheduler : IDisposable
         _metrics.ObserveFinished(final.FinishReason!.Value.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(sequence.ArrivedAt));
         if (sequence.Cache is not { } cache)
             return;
-        sequence.Cache = null;
         if (final.FinishReason != FinishReason.Cancelled && _options.PrefixCaching && sequence.Cached >= _options.MinPrefixTokens)
+        {
+            cache.Truncate(sequence.Cached); // blocks past what was computed hold nothing to share
             _prefixes.Add(sequence.Tokens.Take(sequence.Cached).ToArray(), cache);
+            sequence.Cache = null;
+            PublishUsage();
+        }
         else
-            Release(cache);
+        {
+            Release(cache, sequence);
+        }
     }
 
     private void Fail(Sequence sequence, Exception error)
@@ -276,66 +294,64 @@ internal sealed class Scheduler : IDisposable
         sequence.Output.Writer.TryComplete(error);
         _running.Remove(sequence);
         if (sequence.Cache is { } cache)
-            Release(cache);
-        sequence.Cache = null;
+            Release(cache, sequence);
     }
 
-    /// <summary>A bigger cache for a sequence that filled its own; preempts the youngest others if memory is short.</summary>
+    /// <summary>Appends blocks to a sequence that filled its cache (no copying); preempts the youngest others if the pool is short.</summary>
     private void Grow(Sequence sequence)
     {
-        var capacity = Math.Min(Config.MaxPositionEmbeddings, sequence.Tokens.Count + _options.CacheGrowthTokens);
-        var extra = KvCache.BytesFor(Config, capacity, Model.Model.Device) - sequence.Cache!.Bytes;
-        while (!Reserve(extra))
+        while (!Reserve(sequence.Cache!, sequence.Cached, sequence.Tokens.Count))
         {
             if (_running.Where(s => s != sequence).MaxBy(s => s.ArrivedAt) is { } youngest)
             {
                 Preempt(youngest);
                 continue;
             }
-            // Alone and the full growth does not fit: grow by what the next token needs.
-            capacity = sequence.Tokens.Count;
-            extra = KvCache.BytesFor(Config, capacity, Model.Model.Device) - sequence.Cache.Bytes;
-            if (Reserve(extra))
-                break;
-            Preempt(sequence); // not even that: it waits, recomputed once memory frees
+            Preempt(sequence); // alone and still short: it waits, recomputed once memory frees
             return;
         }
-        var grown = new KvCache(Config, capacity, Model.Model.Device);
-        grown.CopyFrom(sequence.Cache, sequence.Cached);
-        sequence.Cache.Dispose();
-        sequence.Cache = grown;
     }
 
-    /// <summary>Frees a running sequence's cache and puts it first in line; its tokens so far are recomputed on return.</summary>
+    /// <summary>Frees a running sequence's blocks and puts it first in line; its tokens so far are recomputed on return.</summary>
     private void Preempt(Sequence sequence)
     {
         _running.Remove(sequence);
-        Release(sequence.Cache!);
-        sequence.Cache = null;
-        sequence.Cached = 0;
+        Release(sequence.Cache!, sequence);
         lock (_lock)
             _waiting.AddFirst(sequence);
         _metrics.AddPreemption();
     }
 
-    /// <summary>Claims KV memory, evicting cached prefixes (oldest first) as needed.</summary>
-    private bool Reserve(long bytes)
+    /// <summary>
+    /// Gives a cache the blocks for <paramref name="capacity"/> positions and private copies of the shared blocks that
+    /// positions from <paramref name="written"/> on would write into, evicting cached prefixes (oldest first) as needed.
+    /// </summary>
+    private bool Reserve(KvCache cache, int written, int capacity)
     {
-        while (KvBytesInUse + bytes > _options.KvCacheBytes)
+        capacity = Math.Max(capacity, cache.Capacity);
+        // Recounted after each eviction: evicting the prefix this cache shares makes its blocks private.
+        while (_pool.Free < (capacity + _pool.BlockSize - 1) / _pool.BlockSize - cache.Blocks.Count + cache.SharedBlocksIn(written, capacity))
         {
             if (_prefixes.EvictOldest() is not { } evicted)
                 return false;
-            Release(evicted);
+            evicted.Dispose();
         }
-        Interlocked.Add(ref _kvBytes, bytes);
+        cache.TryGrow(capacity);
+        cache.PrepareWrite(written, capacity);
+        PublishUsage();
         return true;
     }
 
-    private void Release(KvCache cache)
+    /// <summary>Drops a sequence's references to its blocks: blocks no one else holds return to the pool.</summary>
+    private void Release(KvCache cache, Sequence sequence)
     {
-        Interlocked.Add(ref _kvBytes, -cache.Bytes);
         cache.Dispose();
+        sequence.Cache = null;
+        sequence.Cached = 0;
+        PublishUsage();
     }
+
+    private void PublishUsage() => Interlocked.Exchange(ref _kvBytes, _pool.BytesInUse);
 
     public void Dispose()
     {
@@ -349,6 +365,8 @@ internal sealed class Scheduler : IDisposable
             foreach (var sequence in _waiting)
                 sequence.Output.Writer.TryComplete(error);
         while (_prefixes.EvictOldest() is { } cache)
-            Release(cache);
+            cache.Dispose();
+        PublishUsage();
+        _pool.Dispose();
     }
 }

@@ -87,8 +87,8 @@ public class InferenceEngineTests(TinyModel tiny) : IClassFixture<TinyModel>
         var sampling = Greedy with { MaxTokens = 64 };
         var config = tiny.Model.Model.Config;
         // Room for about one and a half full sequences, growing eight positions at a time.
-        var pool = Inference.Models.KvCache.BytesFor(config, 160, tiny.Model.Model.Device);
-        using var engine = Engine(new EngineOptions { KvCacheBytes = pool, CacheGrowthTokens = 8, PrefixCaching = false });
+        var pool = Inference.Models.KvCache.BytesFor(config, 160, Inference.Models.KvType.Bf16);
+        using var engine = Engine(new EngineOptions { KvCacheBytes = pool, CacheGrowthTokens = 8, PrefixCaching = false, KvType = Inference.Models.KvType.Bf16 });
         using var recorder = new MeterRecorder(EngineMetrics.Meter);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => CollectAsync(engine.GenerateAsync(Request(Prompt(i), sampling)))));

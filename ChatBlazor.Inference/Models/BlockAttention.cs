@@ -1,0 +1,271 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using ChatBlazor.Inference.Kernels;
+using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace ChatBlazor.Inference.Models;
+
+/// <summary>
+/// Attention that reads keys and values straight from a sequence's blocks (<see cref="KvCache"/>), F32 or BF16,
+/// computing in F32. Queries come pre-scaled by 1/√D. The G query heads that share a key head go together, so each
+/// key and value row is read once for all of them.
+/// </summary>
+internal static unsafe class BlockAttention
+{
+    /// <summary>Queries per prefill work item: with G heads, a G·16 × BlockSize score tile stays in L1.</summary>
+    public const int QueryTile = 16;
+
+    /// <summary>Where a sequence's blocks are: block b of the table starts at Base + Blocks[b] × BlockStride elements.</summary>
+    public readonly struct Table(byte* pool, int* blocks, long blockStride, long keyOffset, long valueOffset, long headStride, int blockSize, KvType type)
+    {
+        public readonly byte* Pool = pool;
+        public readonly int* Blocks = blocks;
+        public readonly long BlockStride = blockStride, KeyOffset = keyOffset, ValueOffset = valueOffset, HeadStride = headStride;
+        public readonly int BlockSize = blockSize;
+        public readonly KvType Type = type;
+
+        public byte* Keys(int block, int head) => Pool + (Blocks[block] * BlockStride + KeyOffset + head * HeadStride) * (Type == KvType.F32 ? 4 : 2);
+
+        public byte* Values(int block, int head) => Pool + (Blocks[block] * BlockStride + ValueOffset + head * HeadStride) * (Type == KvType.F32 ? 4 : 2);
+    }
+
+    public static Table For(KvCache cache, int layer, int* blocks)
+    {
+        var pool = cache.Pool;
+        return new Table(pool.Base, blocks, pool.BlockStride, pool.Offset(layer, 0, 0), pool.Offset(layer, 1, 0),
+            pool.Offset(layer, 0, 1) - pool.Offset(layer, 0, 0), pool.BlockSize, pool.Type);
+    }
+
+    /// <summary>
+    /// scores (G, n) = queries (G, D) · the first n key rows of a block (n, D)ᵀ. F16 keys are widened into
+    /// <paramref name="widened"/> (BlockSize × D floats) first: MatVec has no F16 path.
+    /// </summary>
+    private static void Scores(in Table table, int block, int head, float* queries, float* scores, int n, int d, int g, float* widened)
+    {
+        var keys = table.Keys(block, head);
+        switch (table.Type)
+        {
+            case KvType.Bf16:
+                MatVec.Bf16((ushort*)keys, queries, scores, n, d, g);
+                break;
+            case KvType.F16:
+                MatVec.F32(Widen(table, keys, n * d, widened), queries, scores, n, d, g);
+                break;
+            default:
+                MatVec.F32((float*)keys, queries, scores, n, d, g);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// output (R, D) += p (R, n, row stride pStride) · the first n value rows of a block (n, D); 16-bit values are
+    /// widened into <paramref name="widened"/> (BlockSize × D floats) first, the whole block in one go.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: straight to optimized code, not tier 0 first
+    private static void AddWeightedValues(in Table table, int block, int head, float* p, int pStride, int rows, int n, int d, float* output, float* widened)
+    {
+        var values = Widen(table, table.Values(block, head), n * d, widened);
+        var width = Vector<float>.Count;
+        for (var j = 0; j < n; j++)
+        {
+            var row = values + (long)j * d;
+            for (var r = 0; r < rows; r++)
+            {
+                var weight = p[(long)r * pStride + j];
+                if (weight == 0)
+                    continue;
+                var o = output + (long)r * d;
+                var i = 0;
+                for (; i <= d - width; i += width)
+                    Vector.Store(Vector.Load(row + i) * weight + Vector.Load(o + i), o + i);
+                for (; i < d; i++)
+                    o[i] += weight * row[i];
+            }
+        }
+    }
+
+    /// <summary>The F32 values of <paramref name="count"/> stored elements: in place for F32, else widened into <paramref name="widened"/>.</summary>
+    private static float* Widen(in Table table, byte* source, int count, float* widened)
+    {
+        switch (table.Type)
+        {
+            case KvType.F16:
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(source, count), new Span<float>(widened, count));
+                return widened;
+            case KvType.Bf16:
+                // BF16 is the top half of an F32: widen the 16-bit lanes to 32 and shift them up.
+                var bits = (ushort*)source;
+                var i = 0;
+                for (; i <= count - Vector<ushort>.Count; i += Vector<ushort>.Count)
+                {
+                    Vector.Widen(Vector.Load(bits + i), out var low, out var high);
+                    Vector.Store(Vector.AsVectorSingle(Vector.ShiftLeft(low, 16)), widened + i);
+                    Vector.Store(Vector.AsVectorSingle(Vector.ShiftLeft(high, 16)), widened + i + Vector<uint>.Count);
+                }
+                for (; i < count; i++)
+                    widened[i] = BitConverter.Int32BitsToSingle(bits[i] << 16);
+                return widened;
+            default:
+                return (float*)source;
+        }
+    }
+
+    // ---- Decoding: one query per sequence, scores over the whole context kept (L ≤ the model's window). ----
+
+    public readonly struct StepRow(Table table, int length)
+    {
+        public readonly Table Table = table;
+        public readonly int Length = length;
+    }
+
+    public readonly struct StepJob(StepRow* rows, float* qkv, int qkvWidth, float* attended, int attendedWidth, float* scores, int scoresPerHead, int kvHeads, int group, int headDim)
+    {
+        public readonly StepRow* Rows = rows;
+        public readonly float* Qkv = qkv, Attended = attended, Scores = scores;
+        public readonly int QkvWidth = qkvWidth, AttendedWidth = attendedWidth, ScoresPerHead = scoresPerHead, KvHeads = kvHeads, Group = group, HeadDim = headDim;
+    }
+
+    /// <summary>Work item (sequence r, key head h): the G query heads of h over positions 0..L-1 of r's blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: straight to optimized code, not tier 0 first
+    public static void StepItem(void* state, int item)
+    {
+        var job = (StepJob*)state;
+        var (r, kvHead) = (item / job->KvHeads, item % job->KvHeads);
+        var (row, d, group) = (job->Rows[r], job->HeadDim, job->Group);
+        var (length, blockSize) = (row.Length, row.Table.BlockSize);
+        // This item's scratch: (G, L) scores, then one block's (G, BlockSize) scores, then one widened block (BlockSize, D).
+        var scores = job->Scores + (long)item * job->ScoresPerHead;
+        var tile = scores + (long)group * length;
+        var widened = tile + group * blockSize;
+        var queries = job->Qkv + (long)r * job->QkvWidth + kvHead * group * d;
+        var blocks = (length + blockSize - 1) / blockSize;
+        for (var b = 0; b < blocks; b++)
+        {
+            var n = Math.Min(blockSize, length - b * blockSize);
+            Scores(row.Table, b, kvHead, queries, tile, n, d, group, widened);
+            for (var g = 0; g < group; g++)
+                new Span<float>(tile + g * n, n).CopyTo(new Span<float>(scores + (long)g * length + b * blockSize, n));
+        }
+        for (var g = 0; g < group; g++)
+        {
+            // TensorPrimitives.SoftMax does not subtract the maximum first; trained models have scores whose
+            // exponentials overflow F32, so shift them here (softmax is unchanged by a constant shift).
+            var weights = new Span<float>(scores + (long)g * length, length);
+            TensorPrimitives.Subtract(weights, TensorPrimitives.Max(weights), weights);
+            TensorPrimitives.SoftMax(weights, weights);
+        }
+        var output = job->Attended + (long)r * job->AttendedWidth + kvHead * group * d;
+        new Span<float>(output, group * d).Clear();
+        for (var b = 0; b < blocks; b++)
+        {
+            var n = Math.Min(blockSize, length - b * blockSize);
+            AddWeightedValues(row.Table, b, kvHead, scores + b * blockSize, length, group, n, d, output, widened);
+        }
+    }
+
+    // ---- Prefill: T queries at positions start..start+T-1, online softmax over key blocks. ----
+
+    private readonly struct PrefillJob(Table table, float* queries, float* output, int start, int t, int kvHeads, int group, int headDim)
+    {
+        public readonly Table Table = table;
+        public readonly float* Queries = queries, Output = output; // (H, T, D) in, (T, H, D) out
+        public readonly int Start = start, T = t, KvHeads = kvHeads, Group = group, HeadDim = headDim;
+    }
+
+    /// <summary>
+    /// Attention of queries (H, T, D), already scaled by 1/√D, at positions start..start+T-1 over the cache's
+    /// positions 0..start+T-1 of a layer (causal); returns (T, H·D) F32. Runs on the kernel threads.
+    /// </summary>
+    public static Tensor Prefill(Tensor queries, KvCache cache, int layer, int start)
+    {
+        var config = cache.Pool.Config;
+        var (heads, t, d) = ((int)queries.shape[0], (int)queries.shape[1], (int)queries.shape[2]);
+        if (heads != config.NumHeads || d != config.HeadDim || start + t > cache.Capacity)
+            throw new ArgumentException($"queries {string.Join('x', queries.shape)} at {start} do not fit the model's heads or the cache's {cache.Capacity} positions");
+        using var q = queries.contiguous();
+        var attended = empty([t, heads * d], ScalarType.Float32);
+        var blocks = cache.Blocks.ToArray();
+        fixed (int* blockIds = blocks)
+        {
+            var job = new PrefillJob(For(cache, layer, blockIds), TensorMemory.Pointer<float>(q), TensorMemory.Pointer<float>(attended),
+                start, t, config.NumKvHeads, heads / config.NumKvHeads, d);
+            var tiles = (t + QueryTile - 1) / QueryTile;
+            KernelThreads.For(tiles * config.NumKvHeads, &PrefillItem, &job);
+        }
+        return attended;
+    }
+
+    [ThreadStatic] private static float[]? _scratch;
+
+    /// <summary>
+    /// Work item (query tile, key head): G·tq rows of queries against every key block up to the tile's last
+    /// position, keeping each row's running maximum m, running sum l and unnormalised output, so no T × L score
+    /// matrix is ever built: per block, s = q·k, m' = max(m, s), output and l scale by exp(m − m'), then add exp(s − m').
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: straight to optimized code, not tier 0 first
+    private static void PrefillItem(void* state, int item)
+    {
+        var job = (PrefillJob*)state;
+        var (tileIndex, kvHead) = (item / job->KvHeads, item % job->KvHeads);
+        var (d, group, blockSize, t) = (job->HeadDim, job->Group, job->Table.BlockSize, job->T);
+        var t0 = tileIndex * QueryTile;
+        var tq = Math.Min(QueryTile, t - t0);
+        var rows = group * tq;
+        var size = rows * d + rows * blockSize + rows * d + 2 * rows + blockSize * d;
+        if (_scratch is null || _scratch.Length < size)
+            _scratch = new float[size];
+        fixed (float* scratch = _scratch)
+        {
+            var queries = scratch;
+            var scores = queries + rows * d;
+            var output = scores + rows * blockSize;
+            var maximum = output + rows * d;
+            var sum = maximum + rows;
+            var widened = sum + rows;
+            // Row g·tq + i is query head kvHead·G + g at position start + t0 + i.
+            for (var g = 0; g < group; g++)
+                new Span<float>(job->Queries + ((long)(kvHead * group + g) * t + t0) * d, tq * d).CopyTo(new Span<float>(queries + g * tq * d, tq * d));
+            new Span<float>(output, rows * d).Clear();
+            new Span<float>(maximum, rows).Fill(float.NegativeInfinity);
+            new Span<float>(sum, rows).Clear();
+
+            var last = job->Start + t0 + tq - 1; // the tile's last position: no key beyond it is read
+            for (var b = 0; b <= last / blockSize; b++)
+            {
+                var first = b * blockSize;
+                var n = Math.Min(blockSize, last - first + 1);
+                Scores(job->Table, b, kvHead, queries, scores, n, d, rows, widened);
+                for (var r = 0; r < rows; r++)
+                {
+                    var s = new Span<float>(scores + (long)r * n, n);
+                    var visible = Math.Min(n, job->Start + t0 + r % tq - first + 1); // causal: keys up to the row's own position
+                    if (visible <= 0)
+                    {
+                        s.Clear();
+                        continue;
+                    }
+                    s[visible..].Clear();
+                    var seen = s[..visible];
+                    var newMaximum = Math.Max(maximum[r], TensorPrimitives.Max(seen));
+                    var scale = MathF.Exp(maximum[r] - newMaximum);
+                    maximum[r] = newMaximum;
+                    TensorPrimitives.Subtract(seen, newMaximum, seen);
+                    TensorPrimitives.Exp(seen, seen);
+                    sum[r] = sum[r] * scale + TensorPrimitives.Sum(seen);
+                    if (scale != 1)
+                        TensorPrimitives.Multiply(new Span<float>(output + (long)r * d, d), scale, new Span<float>(output + (long)r * d, d));
+                }
+                AddWeightedValues(job->Table, b, kvHead, scores, n, rows, n, d, output, widened);
+            }
+
+            var heads = job->KvHeads * group;
+            for (var r = 0; r < rows; r++)
+            {
+                var (g, i) = (r / tq, r % tq);
+                var target = job->Output + ((long)(t0 + i) * heads + kvHead * group + g) * d;
+                TensorPrimitives.Multiply(new Span<float>(output + (long)r * d, d), 1 / sum[r], new Span<float>(target, d));
+            }
+        }
+    }
+}
