@@ -111,57 +111,137 @@ internal static unsafe class BlockAttention
         }
     }
 
-    // ---- Decoding: one query per sequence, scores over the whole context kept (L ≤ the model's window). ----
+    // ---- Decoding: one query per sequence, its context split into stretches that run in parallel. ----
 
-    public readonly struct StepRow(Table table, int length)
+    /// <summary>
+    /// Positions per decoding work item. A (sequence, key head) pair alone is too coarse a unit: one sequence with
+    /// 3 key heads keeps one of two threads idle a third of the time, and at a 2k context that pair is most of the
+    /// step. So each pair's context is cut into stretches, attended separately and merged (the split-softmax of
+    /// flash-decoding). It depends only on the sequence's own length, so a sequence batched with others is cut
+    /// exactly as alone and gets the same output.
+    /// </summary>
+    public const int StepStretch = 256;
+
+    public readonly struct StepRow(Table table, int length, int firstItem)
     {
         public readonly Table Table = table;
         public readonly int Length = length;
+        /// <summary>This sequence's first work item: items firstItem.. are (key head, stretch) pairs, head-major.</summary>
+        public readonly int FirstItem = firstItem;
+
+        public int Stretches => (Length + StepStretch - 1) / StepStretch;
     }
 
-    public readonly struct StepJob(StepRow* rows, float* qkv, int qkvWidth, float* attended, int attendedWidth, float* scores, int scoresPerHead, int kvHeads, int group, int headDim)
+    public readonly struct StepJob(StepRow* rows, int rowCount, float* qkv, int qkvWidth, float* attended, int attendedWidth,
+        float* scores, float* partials, int kvHeads, int group, int headDim)
     {
         public readonly StepRow* Rows = rows;
-        public readonly float* Qkv = qkv, Attended = attended, Scores = scores;
-        public readonly int QkvWidth = qkvWidth, AttendedWidth = attendedWidth, ScoresPerHead = scoresPerHead, KvHeads = kvHeads, Group = group, HeadDim = headDim;
+        public readonly int RowCount = rowCount;
+        public readonly float* Qkv = qkv, Attended = attended, Scores = scores, Partials = partials;
+        public readonly int QkvWidth = qkvWidth, AttendedWidth = attendedWidth, KvHeads = kvHeads, Group = group, HeadDim = headDim;
+
+        /// <summary>Floats of one item's partial result: G rows of (maximum, sum, D unnormalised outputs).</summary>
+        public int PartialSize => Group * (HeadDim + 2);
     }
 
-    /// <summary>Work item (sequence r, key head h): the G query heads of h over positions 0..L-1 of r's blocks.</summary>
+    /// <summary>
+    /// Decoding attention for a batch: every (sequence, key head, stretch) on the kernel threads, then the stretches
+    /// of each pair merged. <paramref name="scores"/> holds G·StepStretch floats per item and
+    /// <paramref name="partials"/> G·(D + 2) per item.
+    /// </summary>
+    public static void Step(StepRow* rows, int rowCount, float* qkv, int qkvWidth, float* attended, int attendedWidth,
+        float* scores, float* partials, int kvHeads, int group, int headDim)
+    {
+        var job = new StepJob(rows, rowCount, qkv, qkvWidth, attended, attendedWidth, scores, partials, kvHeads, group, headDim);
+        var last = rows[rowCount - 1];
+        KernelThreads.For(last.FirstItem + kvHeads * last.Stretches, &StepItem, &job);
+        for (var r = 0; r < rowCount; r++)
+            for (var kvHead = 0; kvHead < kvHeads; kvHead++)
+                Merge(&job, r, kvHead);
+    }
+
+    /// <summary>One (sequence, key head, stretch): its G heads' scores, their maximum, sum and unnormalised output.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: straight to optimized code, not tier 0 first
-    public static void StepItem(void* state, int item)
+    private static void StepItem(void* state, int item)
     {
         var job = (StepJob*)state;
-        var (r, kvHead) = (item / job->KvHeads, item % job->KvHeads);
-        var (row, d, group) = (job->Rows[r], job->HeadDim, job->Group);
-        var (length, blockSize) = (row.Length, row.Table.BlockSize);
-        // This item's scratch: (G, L) scores, then one block's (G, BlockSize) scores, then one widened block (BlockSize, D).
-        var scores = job->Scores + (long)item * job->ScoresPerHead;
-        var tile = scores + (long)group * length;
-        var widened = tile + group * blockSize;
+        var r = job->RowCount - 1;
+        while (job->Rows[r].FirstItem > item)
+            r--;
+        var row = job->Rows[r];
+        var (kvHead, stretch) = Math.DivRem(item - row.FirstItem, row.Stretches);
+        var (d, group, blockSize) = (job->HeadDim, job->Group, row.Table.BlockSize);
+        var first = stretch * StepStretch;
+        var length = Math.Min(StepStretch, row.Length - first);
+        var scores = job->Scores + (long)item * group * StepStretch; // (G, length), row stride StepStretch
+        var partial = job->Partials + (long)item * job->PartialSize;  // G × (maximum, sum), then (G, D)
+        var output = partial + 2 * group;
         var queries = job->Qkv + (long)r * job->QkvWidth + kvHead * group * d;
-        var blocks = (length + blockSize - 1) / blockSize;
-        for (var b = 0; b < blocks; b++)
+        var widened = Widening(blockSize * d);
+
+        for (var p = 0; p < length; p += blockSize)
         {
-            var n = Math.Min(blockSize, length - b * blockSize);
-            Scores(row.Table, b, kvHead, queries, tile, n, d, group, widened);
-            for (var g = 0; g < group; g++)
-                new Span<float>(tile + g * n, n).CopyTo(new Span<float>(scores + (long)g * length + b * blockSize, n));
+            var block = (first + p) / blockSize;
+            var n = Math.Min(blockSize, length - p);
+            var keys = Widen(row.Table, row.Table.Keys(block, kvHead), n * d, widened);
+            for (var j = 0; j < n; j++)
+            {
+                var key = new ReadOnlySpan<float>(keys + (long)j * d, d);
+                for (var g = 0; g < group; g++)
+                    scores[g * StepStretch + p + j] = TensorPrimitives.Dot(new ReadOnlySpan<float>(queries + g * d, d), key);
+            }
         }
         for (var g = 0; g < group; g++)
         {
-            // TensorPrimitives.SoftMax does not subtract the maximum first; trained models have scores whose
-            // exponentials overflow F32, so shift them here (softmax is unchanged by a constant shift).
-            var weights = new Span<float>(scores + (long)g * length, length);
-            TensorPrimitives.Subtract(weights, TensorPrimitives.Max(weights), weights);
-            TensorPrimitives.SoftMax(weights, weights);
+            // Shift by the maximum before exponentiating: trained models have scores whose exponentials overflow F32.
+            var weights = new Span<float>(scores + g * StepStretch, length);
+            var maximum = TensorPrimitives.Max(weights);
+            TensorPrimitives.Subtract(weights, maximum, weights);
+            TensorPrimitives.Exp(weights, weights);
+            partial[2 * g] = maximum;
+            partial[2 * g + 1] = TensorPrimitives.Sum(weights);
         }
-        var output = job->Attended + (long)r * job->AttendedWidth + kvHead * group * d;
         new Span<float>(output, group * d).Clear();
-        for (var b = 0; b < blocks; b++)
+        for (var p = 0; p < length; p += blockSize)
+            AddWeightedValues(row.Table, (first + p) / blockSize, kvHead, scores + p, StepStretch, group, Math.Min(blockSize, length - p), d, output, widened);
+    }
+
+    /// <summary>
+    /// Sequence r's attended output for key head h: its stretches' outputs, each weighted by its sum of
+    /// exponentials after rescaling every stretch to the largest maximum, over the total sum.
+    /// </summary>
+    private static void Merge(StepJob* job, int r, int kvHead)
+    {
+        var (row, d, group) = (job->Rows[r], job->HeadDim, job->Group);
+        var partials = job->Partials + (long)(row.FirstItem + kvHead * row.Stretches) * job->PartialSize;
+        var output = job->Attended + (long)r * job->AttendedWidth + kvHead * group * d;
+        for (var g = 0; g < group; g++)
         {
-            var n = Math.Min(blockSize, length - b * blockSize);
-            AddWeightedValues(row.Table, b, kvHead, scores + b * blockSize, length, group, n, d, output, widened);
+            var maximum = float.NegativeInfinity;
+            for (var s = 0; s < row.Stretches; s++)
+                maximum = Math.Max(maximum, partials[s * job->PartialSize + 2 * g]);
+            var sum = 0f;
+            for (var s = 0; s < row.Stretches; s++)
+                sum += partials[s * job->PartialSize + 2 * g + 1] * MathF.Exp(partials[s * job->PartialSize + 2 * g] - maximum);
+            var target = new Span<float>(output + g * d, d);
+            target.Clear();
+            for (var s = 0; s < row.Stretches; s++)
+            {
+                var partial = partials + s * job->PartialSize;
+                var stretchOutput = new ReadOnlySpan<float>(partial + 2 * group + g * d, d);
+                TensorPrimitives.MultiplyAdd(stretchOutput, MathF.Exp(partial[2 * g] - maximum) / sum, target, target);
+            }
         }
+    }
+
+    [ThreadStatic] private static float[]? _widening;
+
+    /// <summary>This thread's buffer for one widened 16-bit block; pinned, as it is used through a pointer.</summary>
+    private static float* Widening(int floats)
+    {
+        if (_widening is null || _widening.Length < floats)
+            _widening = GC.AllocateUninitializedArray<float>(floats, pinned: true);
+        return (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_widening));
     }
 
     // ---- Prefill: T queries at positions start..start+T-1, online softmax over key blocks. ----

@@ -205,15 +205,19 @@ public sealed unsafe class Attention
                 b.BlockIds[r * b.BlocksPerRow + i] = cache.Blocks[i];
         }
 
-        // Each (sequence, key head) attends over its own blocks: independent work, spread over the kernel threads.
-        fixed (float* qkv = b.Qkv, attended = b.Attended, scores = b.Scores)
+        // Each (sequence, key head, stretch of its context) attends over its own blocks: independent work, spread
+        // over the kernel threads.
+        fixed (float* qkv = b.Qkv, attended = b.Attended, scores = b.Scores, partials = b.Partials)
         fixed (int* blockIds = b.BlockIds)
         {
             var job = stackalloc BlockAttention.StepRow[rows];
+            var items = 0;
             for (var r = 0; r < rows; r++)
-                job[r] = new BlockAttention.StepRow(BlockAttention.For(caches[r], layer, blockIds + r * b.BlocksPerRow), positions[r] + 1);
-            var shared = new BlockAttention.StepJob(job, qkv, width, attended, qSize, scores, b.ScoresPerHead, kvHeads, group, d);
-            KernelThreads.For(rows * kvHeads, &BlockAttention.StepItem, &shared);
+            {
+                job[r] = new BlockAttention.StepRow(BlockAttention.For(caches[r], layer, blockIds + r * b.BlocksPerRow), positions[r] + 1, items);
+                items += kvHeads * job[r].Stretches;
+            }
+            BlockAttention.Step(job, rows, qkv, width, attended, qSize, scores, partials, kvHeads, group, d);
         }
 
         fixed (float* a = b.Attended, o = output)
@@ -298,9 +302,13 @@ public sealed class StepBuffers(ModelConfig c, int rows)
     public readonly float[] Delta = new float[rows * c.HiddenSize];
     public readonly float[] Qkv = new float[rows * (c.NumHeads + 2 * c.NumKvHeads) * c.HeadDim];
     public readonly float[] Attended = new float[rows * c.NumHeads * c.HeadDim];
-    // Per (sequence, key head): its G heads' scores over the whole window, one block's scores, one widened value row.
-    public readonly int ScoresPerHead = c.NumHeads / c.NumKvHeads * (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize) + KvBlockPool.DefaultBlockSize * c.HeadDim;
-    public readonly float[] Scores = new float[rows * c.NumHeads * (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize) + rows * c.NumKvHeads * KvBlockPool.DefaultBlockSize * c.HeadDim];
+    // Decoding attention's work items, (sequence, key head, stretch of StepStretch positions): each one's G heads'
+    // scores over its stretch, and its partial result.
+    public readonly float[] Scores = new float[StepItems(c, rows) * (c.NumHeads / c.NumKvHeads) * BlockAttention.StepStretch];
+    public readonly float[] Partials = new float[StepItems(c, rows) * (c.NumHeads / c.NumKvHeads) * (c.HeadDim + 2)];
+
+    private static int StepItems(ModelConfig c, int rows) =>
+        rows * c.NumKvHeads * ((c.MaxPositionEmbeddings + BlockAttention.StepStretch - 1) / BlockAttention.StepStretch);
     public readonly int BlocksPerRow = (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize - 1) / KvBlockPool.DefaultBlockSize;
     public readonly int[] BlockIds = new int[rows * ((c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize - 1) / KvBlockPool.DefaultBlockSize)];
     public readonly float[] GateUp = new float[rows * 2 * c.IntermediateSize];

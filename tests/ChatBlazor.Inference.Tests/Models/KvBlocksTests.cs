@@ -173,7 +173,8 @@ public class KvBlocksTests
         var llama = LlamaModel.Load(GoldenModelTests.FixturePath("tiny4-gqa-v2048"));
         var vocab = llama.Config.VocabSize;
         var random = new Random(5);
-        int[][] prompts = [.. new[] { 3, 17, 40, 100 }.Select(n => Enumerable.Range(0, n).Select(_ => random.Next(vocab)).ToArray())];
+        // 300 and 600 run past one decoding stretch (BlockAttention.StepStretch): attended in parts and merged.
+        int[][] prompts = [.. new[] { 3, 17, 300, 600 }.Select(n => Enumerable.Range(0, n).Select(_ => random.Next(vocab)).ToArray())];
         // All in one pool, so the batch reads blocks scattered through it.
         using var pool = new KvBlockPool(llama.Config, 64, type, llama.Device);
         var caches = prompts.Select(_ => new KvCache(pool)).ToArray();
