@@ -17,7 +17,7 @@ internal static class BenchCommand
         var newTokens = args.Int("new-tokens") ?? 128;
         if (promptTokens < 1 || newTokens < 1)
             throw new UsageException("--prompt-tokens and --new-tokens must be positive");
-        var model = LlamaModel.Load(args.Required("model"));
+        var model = LlamaModel.Load(args.Required("model"), weightType: DtypeOption.Read(args));
         var random = new Random(1234);
         var prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
 
@@ -36,6 +36,7 @@ internal static class BenchCommand
             ["rss_after_prefill_mb"] = rssAfterPrefill,
             ["rss_end_mb"] = Status("VmRSS"),
             ["threads"] = torch.get_num_threads(),
+            ["dtype"] = model.WeightType.Name(),
         }));
         return 0;
     }

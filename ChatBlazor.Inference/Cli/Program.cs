@@ -10,20 +10,22 @@ public static class Program
         usage: ChatBlazor.Inference <command> [options]
           logits      --model DIR --tokens 1,2,3 [--top 5]
           generate    --model DIR (--prompt TEXT | --tokens IDS | --chat TEXT) [--max-tokens N] [--temperature T]
-                      [--top-p P] [--top-k K] [--seed S] [--stop TEXT]... [--ignore-eos] [--json] [--threads N]
+                      [--top-p P] [--top-k K] [--seed S] [--stop TEXT]... [--ignore-eos] [--json] [--threads N] [--dtype f32|bf16|q8]
           init-random --preset tiny|smol135 --out DIR [--seed S] [--dtype f32|bf16]
-          bench       --model DIR [--prompt-tokens 256] [--new-tokens 128] [--threads N]
+          bench       --model DIR [--prompt-tokens 256] [--new-tokens 128] [--threads N] [--dtype f32|bf16|q8]
           bench-turns --model DIR [--prompt-tokens 256] [--new-tokens 128] [--follow-up-tokens 32]
           train       --config FILE --out DIR [--seed S] [--threads N]
           eval        --model DIR --config FILE [--seed S]
           moderation-train --out FILE [--seed S] [--hidden N] [--epochs N] [--weight-decay W]
           moderation-eval  [--head FILE] [--seed S]
-          serve       --model NAME=DIR [--model NAME=DIR]... --urls http(s)://127.0.0.1:8000 [--max-running N] [--max-queued N]
+          serve       --model NAME=DIR[:f32|:bf16|:q8] [--model ...]... [--dtype f32|bf16|q8] --urls http(s)://127.0.0.1:8000
+                      [--max-running N] [--max-queued N]
+                      (weights: as the model's :TYPE says, else --dtype, else as stored)
                       [--metrics-allow CIDR,...] [--api-key-file PATH] [--ops-urls http://HOST:PORT] [--tls-cert PEM --tls-key PEM]
                       (the key: --api-key-file, else CHATBLAZOR_INFERENCE_API_KEY; none: anyone who reaches --urls may use it)
           loadgen     (--url http://HOST:PORT | --model-dir DIR) [--model NAME] [--endpoint completions|chat] [--num-prompts 100]
                       [--input-len 256] [--output-len 128] [--random-range-ratio 0] [--concurrency 8 | --request-rate R]
-                      [--seed 0] [--timeout-s 600] [--json]
+                      [--seed 0] [--timeout-s 600] [--json] [--dtype f32|bf16|q8 (with --model-dir)]
         """;
 
     public static async Task<int> Main(string[] argv)
