@@ -13,6 +13,8 @@ public static class Program
                       [--top-p P] [--top-k K] [--seed S] [--stop TEXT]... [--ignore-eos] [--json] [--threads N] [--dtype f32|bf16|q8]
           init-random --preset tiny|smol135 --out DIR [--seed S] [--dtype f32|bf16]
           bench       --model DIR [--prompt-tokens 256] [--new-tokens 128] [--threads N] [--dtype f32|bf16|q8]
+          perplexity  --model DIR [--dtype f32|bf16|q8] [--eval FILE (default DIR/eval-answers.jsonl)] [--by-step]
+          agreement   --model DIR --dtype f32|bf16|q8 [--prompt-tokens 32] [--new-tokens 64] [--seed S]
           bench-turns --model DIR [--prompt-tokens 256] [--new-tokens 128] [--follow-up-tokens 32]
           train       --config FILE --out DIR [--seed S] [--threads N]
           eval        --model DIR --config FILE [--seed S]
@@ -46,6 +48,8 @@ public static class Program
                 "generate" => await GenerateCommand.RunAsync(args),
                 "init-random" => InitRandomCommand.Run(args),
                 "bench" => BenchCommand.Run(args),
+                "perplexity" => AccuracyCommand.Perplexity(args),
+                "agreement" => AccuracyCommand.Agreement(args),
                 "bench-turns" => await TurnsCommand.RunAsync(args),
                 "loadgen" => await LoadgenCommand.RunAsync(args),
                 "serve" => await ServeCommand.RunAsync(args),

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace ChatBlazor.Inference.Kernels;
 
@@ -84,7 +85,19 @@ public sealed unsafe class Q8Weights
             throw new ArgumentException($"the destination holds {destination.Length} values, the row {Cols}");
         var values = Values + (long)row * Cols;
         var scales = Scales + (long)row * (Cols / BlockSize);
-        for (var c = 0; c < Cols; c++)
-            destination[c] = values[c] * scales[c / BlockSize];
+        fixed (float* output = destination)
+            for (var block = 0; block < Cols / BlockSize; block++)
+            {
+                // 32 int8 → 4 × 8 F32, times the block's scale (prefill widens whole matrices this way).
+                var c = block * BlockSize;
+                var scale = Vector256.Create(scales[block]);
+                var (low, high) = Vector256.Widen(Vector256.Load(values + c));
+                var (a, b) = Vector256.Widen(low);
+                var (d, e) = Vector256.Widen(high);
+                (Vector256.ConvertToSingle(a) * scale).Store(output + c);
+                (Vector256.ConvertToSingle(b) * scale).Store(output + c + 8);
+                (Vector256.ConvertToSingle(d) * scale).Store(output + c + 16);
+                (Vector256.ConvertToSingle(e) * scale).Store(output + c + 24);
+            }
     }
 }

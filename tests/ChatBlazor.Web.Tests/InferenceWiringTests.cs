@@ -19,6 +19,7 @@ public class InferenceWiringTests(InferenceWiringTests.Factory app) : IClassFixt
         {
             Assert.Equal(0, ChatBlazor.Inference.Cli.Program.Main(["init-random", "--preset", "tiny", "--out", ModelFolder]).GetAwaiter().GetResult());
             Set("Models:tiny", ModelFolder); // the top-level section, as MODELS__tiny=/path in the environment
+            Set("Inference:WeightTypes:tiny", "q8");
             Set("Inference:Hosts:0:Url", "http://127.0.0.1:1");
             Set("Inference:Hosts:0:Models:0", "far-away");
         }
@@ -68,6 +69,37 @@ public class InferenceWiringTests(InferenceWiringTests.Factory app) : IClassFixt
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
         Assert.Contains("Inference:Models:broken", error.Message);
+    }
+
+    [Theory]
+    [InlineData("q4", "Inference:WeightTypes:chatblazor-mini: unknown weight type 'q4'")]
+    [InlineData("stored", "Inference:WeightTypes:chatblazor-mini: unknown weight type 'stored'")]
+    public async Task AnUnknownWeightTypeFailsAtStartNamingTheKeyAndTheChoices(string type, string message)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration["Inference:WeightTypes:chatblazor-mini"] = type;
+        builder.AddInference();
+        await using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains(message, error.Message);
+        Assert.Contains("f32, bf16 or q8", error.Message);
+    }
+
+    [Fact]
+    public async Task AWeightTypeForAModelThatIsNotAFolderHereFailsAtStart()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration["Inference:WeightTypes:nowhere"] = "q8";
+        builder.AddInference();
+        await using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("Inference:WeightTypes:nowhere names no model in Inference:Models", error.Message);
     }
 
     [Fact]
