@@ -84,7 +84,7 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <summary><c>--name value</c> options and <c>--flag</c> switches; an option may repeat.</summary>
 internal sealed class Args
 {
-    private static readonly HashSet<string> Flags = ["ignore-eos", "json"];
+    private static readonly HashSet<string> Flags = ["ignore-eos", "json", "by-step"];
     private readonly Dictionary<string, List<string>> _values = [];
 
     public Args(string[] argv)

@@ -378,12 +378,16 @@ public sealed unsafe class LlamaModel
         if (weightType == WeightType.Q8)
             _embeddingQ8 = Linear.Quantize(embedding, device);
         else
+        {
             _embedding = weightType switch
             {
                 WeightType.F32 => embedding.to(ScalarType.Float32),
                 WeightType.Bf16 => embedding.to(ScalarType.BFloat16),
                 _ => device.type == DeviceType.CPU ? embedding : embedding.to(ScalarType.BFloat16).to(device),
             };
+            if (_embedding.Handle != embedding.Handle)
+                embedding.Dispose(); // the checkpoint's copy, converted: free it now rather than at a later collection
+        }
         _blocks = Enumerable.Range(0, config.NumLayers).Select(i => new Block(config, weights, i, device, weightType)).ToArray();
         _norm = new RmsNorm(weights.Load("model.norm.weight", [config.HiddenSize]).to(device), config.RmsNormEps);
         _lmHead = config.TieWordEmbeddings && !weights.Contains("lm_head.weight")
