@@ -109,9 +109,7 @@ public static unsafe class Q8MatVec
         var magnitudes = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_inputMagnitudes!));
         var scales = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_inputScales));
         for (var b = 0; b < batch; b++)
-            Q8Weights.QuantizeBlocks(x + (long)b * cols, cols, values + (long)b * cols, scales + b * blocks);
-        for (var i = 0; i < inputs; i++)
-            magnitudes[i] = (byte)Math.Abs(values[i]);
+            Q8Weights.QuantizeBlocks(x + (long)b * cols, cols, values + (long)b * cols, scales + b * blocks, magnitudes + (long)b * cols);
 
         var rowBytes = (long)cols + blocks * sizeof(float);
         var threads = (int)Math.Clamp(rows * rowBytes / MinWeightBytesPerThread, 1, maxThreads);

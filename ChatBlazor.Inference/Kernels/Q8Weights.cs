@@ -57,24 +57,54 @@ public sealed unsafe class Q8Weights
     }
 
     /// <summary>
-    /// Quantizes cols values (a multiple of <see cref="BlockSize"/>) block by block: writes the int8 values and one
-    /// scale per block. An all-zero block gets scale 0 and values 0.
+    /// Quantizes cols values (a multiple of <see cref="BlockSize"/>) block by block: writes the int8 values, one scale
+    /// per block and, if asked, the values' magnitudes |q| (what the kernels multiply). An all-zero block gets scale 0
+    /// and values 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void QuantizeBlocks(float* source, int cols, sbyte* values, float* scales)
+    internal static void QuantizeBlocks(float* source, int cols, sbyte* values, float* scales, byte* magnitudes = null)
     {
         for (var block = 0; block < cols / BlockSize; block++)
         {
             var x = source + block * BlockSize;
-            var max = 0f;
-            for (var i = 0; i < BlockSize; i++)
-                max = MathF.Max(max, MathF.Abs(x[i]));
-            scales[block] = max / 127;
-            var inverse = max == 0 ? 0 : 127 / max;
             var q = values + block * BlockSize;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                // Every decode step quantizes its inputs this way (~10⁵ values a token): 8 lanes at a time. Vector256.Round
+                // rounds half to even, as MathF.Round does, so both branches give the same values.
+                var (v0, v1, v2, v3) = (Vector256.Load(x), Vector256.Load(x + 8), Vector256.Load(x + 16), Vector256.Load(x + 24));
+                var max = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+                var largest = Vector256.Max(max, Vector256.Shuffle(max, Vector256.Create(4, 5, 6, 7, 0, 1, 2, 3)));
+                largest = Vector256.Max(largest, Vector256.Shuffle(largest, Vector256.Create(2, 3, 0, 1, 6, 7, 4, 5)));
+                largest = Vector256.Max(largest, Vector256.Shuffle(largest, Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6)));
+                var blockMax = largest.ToScalar();
+                scales[block] = blockMax / 127;
+                var inverse = Vector256.Create(blockMax == 0 ? 0 : 127 / blockMax);
+                var packed = Vector256.Narrow(
+                    Vector256.Narrow(Quantized(v0, inverse), Quantized(v1, inverse)),
+                    Vector256.Narrow(Quantized(v2, inverse), Quantized(v3, inverse)));
+                packed.Store(q);
+                if (magnitudes != null)
+                    Vector256.Abs(packed).AsByte().Store(magnitudes + block * BlockSize);
+                continue;
+            }
+
+            var scalarMax = 0f;
             for (var i = 0; i < BlockSize; i++)
-                q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * inverse), -127, 127);
+                scalarMax = MathF.Max(scalarMax, MathF.Abs(x[i]));
+            scales[block] = scalarMax / 127;
+            var scalarInverse = scalarMax == 0 ? 0 : 127 / scalarMax;
+            for (var i = 0; i < BlockSize; i++)
+            {
+                q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * scalarInverse), -127, 127);
+                if (magnitudes != null)
+                    magnitudes[block * BlockSize + i] = (byte)Math.Abs(q[i]);
+            }
         }
+
+        // |x · 127 / max| ≤ 127 before rounding (up to one F32 rounding, which cannot reach 127.5), so no clamp.
+        static Vector256<int> Quantized(Vector256<float> x, Vector256<float> inverse) =>
+            Vector256.ConvertToInt32(Vector256.Round(x * inverse));
     }
 
     /// <summary>Row <paramref name="row"/> widened back to F32: q · s.</summary>
