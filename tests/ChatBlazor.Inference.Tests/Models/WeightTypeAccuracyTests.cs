@@ -14,8 +14,8 @@ namespace ChatBlazor.Inference.Tests.Models;
 /// of a product within half a step of its value, a step being 1/127 of its 32-block's largest magnitude: up to 0.8%
 /// of a term, and about 1% of a typical output once a row's independent rounding errors add up (a 32-block's
 /// largest value is ~2.5 times its typical one). A token passes through a chain of 2 products per layer and the
-/// lm_head, 5 to 9 here, whose relative errors add: 6% of the logits' scale (the largest |logit|). BF16 keeps 8
-/// mantissa bits on the weights only, a relative 2⁻⁹ each, about a fifth of that: 2%. Where the reference's best
+/// lm_head, 5 to 9 here, whose relative errors add in the worst case: 10% of the logits' scale (the largest |logit|).
+/// BF16 keeps 8 mantissa bits on the weights only, a relative 2⁻⁹ each, about a fifth of that: 2%. Where the reference's best
 /// token leads the second by more than twice the tolerance, no error within it can change the greedy choice, so the
 /// tokens must agree there; elsewhere (random fixtures have near-ties) most steps must still agree.
 /// </remarks>
@@ -44,7 +44,7 @@ public class WeightTypeAccuracyTests(ITestOutputHelper output)
         var converted = LlamaModel.Load(dir, weightType: type);
         var vocab = reference.Config.VocabSize;
         var expected = JsonSerializer.Deserialize<Expected>(File.ReadAllText(Path.Combine(dir, "expected.json")))!;
-        var share = type == WeightType.Q8 ? 0.06f : 0.02f;
+        var share = type == WeightType.Q8 ? 0.10f : 0.02f;
         var (worst, agree, steps, largest) = (0f, 0, 0, 0f);
         foreach (var c in expected.cases)
         {
