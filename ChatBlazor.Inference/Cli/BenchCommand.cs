@@ -17,8 +17,9 @@ internal static class BenchCommand
         var newTokens = args.Int("new-tokens") ?? 128;
         if (promptTokens < 1 || newTokens < 1)
             throw new UsageException("--prompt-tokens and --new-tokens must be positive");
-        var kvType = ServeCommand.ParseKvType(args.String("kv-dtype")) ?? KvType.F32;
-        var model = LlamaModel.Load(args.Required("model"));
+        // The KV cache as a server keeps it unless told otherwise.
+        var kvType = ServeCommand.ParseKvType(args.String("kv-dtype")) ?? new Serving.EngineOptions().KvType;
+        var model = LlamaModel.Load(args.Required("model"), weightType: DtypeOption.Read(args));
         var random = new Random(1234);
         var prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
 
@@ -38,6 +39,7 @@ internal static class BenchCommand
             ["rss_end_mb"] = Status("VmRSS"),
             ["threads"] = torch.get_num_threads(),
             ["kv_dtype"] = kvType.ToString().ToLowerInvariant(),
+            ["dtype"] = model.WeightType.Name(),
         }));
         return 0;
     }

@@ -15,7 +15,7 @@ internal static class GenerateCommand
         var inputs = new[] { "prompt", "tokens", "chat" }.Count(n => args.String(n) is not null);
         if (inputs != 1)
             throw new UsageException("give exactly one of --prompt, --tokens or --chat");
-        var model = LoadedModel.Load(args.Required("model"));
+        var model = LoadedModel.Load(args.Required("model"), weightType: DtypeOption.Read(args));
 
         IReadOnlyList<int> prompt = args.Tokens("tokens")
             ?? (args.String("chat") is { } chat

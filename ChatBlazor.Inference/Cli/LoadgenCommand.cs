@@ -21,6 +21,9 @@ internal static class LoadgenCommand
         var modelDir = args.String("model-dir");
         if ((url is null) == (modelDir is null))
             throw new UsageException("give exactly one of --url and --model-dir");
+        if (url is not null && args.String("dtype") is not null)
+            throw new UsageException("--dtype applies to --model-dir only: a server keeps its models as it was told");
+        var dtype = DtypeOption.Read(args);
         var endpoint = args.String("endpoint") switch
         {
             null or "completions" => LoadgenEndpoint.Completions,
@@ -79,7 +82,7 @@ internal static class LoadgenCommand
             }
             else
             {
-                var loaded = LoadedModel.Load(modelDir!, args.String("model"));
+                var loaded = LoadedModel.Load(modelDir!, args.String("model"), weightType: dtype);
                 engine = CreateEmbeddedEngine(loaded);
                 (model, vocabSize, contextWindow) = (loaded.Name, loaded.Model.Config.VocabSize, loaded.Model.Config.MaxPositionEmbeddings);
                 target = new EmbeddedEngineTarget(engine, model);

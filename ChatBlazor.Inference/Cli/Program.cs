@@ -10,20 +10,24 @@ public static class Program
         usage: ChatBlazor.Inference <command> [options]
           logits      --model DIR --tokens 1,2,3 [--top 5]
           generate    --model DIR (--prompt TEXT | --tokens IDS | --chat TEXT) [--max-tokens N] [--temperature T]
-                      [--top-p P] [--top-k K] [--seed S] [--stop TEXT]... [--ignore-eos] [--json] [--threads N]
+                      [--top-p P] [--top-k K] [--seed S] [--stop TEXT]... [--ignore-eos] [--json] [--threads N] [--dtype f32|bf16|q8]
           init-random --preset tiny|smol135 --out DIR [--seed S] [--dtype f32|bf16]
-          bench       --model DIR [--prompt-tokens 256] [--new-tokens 128] [--threads N] [--kv-dtype f32|f16|bf16]
+          bench       --model DIR [--prompt-tokens 256] [--new-tokens 128] [--threads N] [--dtype f32|bf16|q8] [--kv-dtype f32|f16|bf16]
+          perplexity  --model DIR [--dtype f32|bf16|q8] [--eval FILE (default DIR/eval-answers.jsonl)] [--by-step]
+          agreement   --model DIR --dtype f32|bf16|q8 [--prompt-tokens 32] [--new-tokens 64] [--seed S]
           bench-turns --model DIR [--prompt-tokens 256] [--new-tokens 128] [--follow-up-tokens 32] [--kv-dtype f32|f16|bf16]
           train       --config FILE --out DIR [--seed S] [--threads N]
           eval        --model DIR --config FILE [--seed S]
           moderation-train --out FILE [--seed S] [--hidden N] [--epochs N] [--weight-decay W]
           moderation-eval  [--head FILE] [--seed S]
-          serve       --model NAME=DIR [--model NAME=DIR]... --urls http(s)://127.0.0.1:8000 [--max-running N] [--max-queued N] [--kv-dtype f32|f16|bf16]
+          serve       --model NAME=DIR[:f32|:bf16|:q8] [--model ...]... [--dtype f32|bf16|q8] --urls http(s)://127.0.0.1:8000
+                      [--max-running N] [--max-queued N] [--kv-dtype f16|bf16|f32 (default f16)]
+                      (weights: as the model's :TYPE says, else --dtype, else as stored)
                       [--metrics-allow CIDR,...] [--api-key-file PATH] [--ops-urls http://HOST:PORT] [--tls-cert PEM --tls-key PEM]
                       (the key: --api-key-file, else CHATBLAZOR_INFERENCE_API_KEY; none: anyone who reaches --urls may use it)
           loadgen     (--url http://HOST:PORT | --model-dir DIR) [--model NAME] [--endpoint completions|chat] [--num-prompts 100]
                       [--input-len 256] [--output-len 128] [--random-range-ratio 0] [--concurrency 8 | --request-rate R]
-                      [--seed 0] [--timeout-s 600] [--json]
+                      [--seed 0] [--timeout-s 600] [--json] [--dtype f32|bf16|q8 (with --model-dir)]
         """;
 
     public static async Task<int> Main(string[] argv)
@@ -44,6 +48,8 @@ public static class Program
                 "generate" => await GenerateCommand.RunAsync(args),
                 "init-random" => InitRandomCommand.Run(args),
                 "bench" => BenchCommand.Run(args),
+                "perplexity" => AccuracyCommand.Perplexity(args),
+                "agreement" => AccuracyCommand.Agreement(args),
                 "bench-turns" => await TurnsCommand.RunAsync(args),
                 "loadgen" => await LoadgenCommand.RunAsync(args),
                 "serve" => await ServeCommand.RunAsync(args),
@@ -78,7 +84,7 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <summary><c>--name value</c> options and <c>--flag</c> switches; an option may repeat.</summary>
 internal sealed class Args
 {
-    private static readonly HashSet<string> Flags = ["ignore-eos", "json"];
+    private static readonly HashSet<string> Flags = ["ignore-eos", "json", "by-step"];
     private readonly Dictionary<string, List<string>> _values = [];
 
     public Args(string[] argv)

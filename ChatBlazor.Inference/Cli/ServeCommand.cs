@@ -9,16 +9,17 @@ using ChatBlazor.Inference.Serving;
 namespace ChatBlazor.Inference.Cli;
 
 /// <summary>
-/// <c>serve --model NAME=DIR [--model NAME=DIR]... --urls http(s)://HOST:PORT [--max-running N] [--max-queued N]
+/// <c>serve --model NAME=DIR[:f32|:bf16|:q8] [--model ...]... [--dtype f32|bf16|q8] --urls http(s)://HOST:PORT [--max-running N] [--max-queued N]
 /// [--metrics-allow CIDR,...] [--api-key-file PATH] [--ops-urls URL] [--tls-cert PEM --tls-key PEM]</c>: loads the models
-/// and answers the OpenAI API until Ctrl+C or SIGTERM. <c>/metrics</c> answers loopback, the <c>--metrics-allow</c>
+/// and answers the OpenAI API until Ctrl+C or SIGTERM. A model's weights are kept as its <c>:TYPE</c> suffix says, else
+/// as <c>--dtype</c> says, else as stored. <c>/metrics</c> answers loopback, the <c>--metrics-allow</c>
 /// networks and callers with the key on the main addresses, anyone on the ops addresses (<see cref="HostAccess"/>).
 /// The key comes from <c>--api-key-file</c>, or else from <c>CHATBLAZOR_INFERENCE_API_KEY</c>: the option wins, as
 /// what is typed for this one command is more specific than what the environment carries for all of them.
 /// </summary>
 internal static class ServeCommand
 {
-    internal sealed record ModelSpec(string Name, string Directory);
+    internal sealed record ModelSpec(string Name, string Directory, WeightType WeightType = WeightType.Stored);
 
     internal sealed record Settings(IReadOnlyList<ModelSpec> Models, string Urls, EngineOptions Options, IReadOnlyList<IPNetwork> MetricsNetworks, HostAccess Access);
 
@@ -33,7 +34,7 @@ internal static class ServeCommand
     {
         var settings = Parse(args, Environment.GetEnvironmentVariable(HostAccess.ApiKeyVariable));
         using var metrics = new EngineMetrics();
-        using var engine = new InferenceEngine(settings.Models.Select(m => LoadedModel.Load(m.Directory, m.Name)), settings.Options, metrics);
+        using var engine = new InferenceEngine(settings.Models.Select(m => LoadedModel.Load(m.Directory, m.Name, weightType: m.WeightType)), settings.Options, metrics);
         await using var app = OpenAiHost.Build(engine, metrics, settings.Urls, metricsNetworks: settings.MetricsNetworks, access: settings.Access);
         await app.RunAsync(); // ends on Ctrl+C or SIGTERM, after in-flight requests finish
         return 0;
@@ -55,7 +56,8 @@ internal static class ServeCommand
         var specs = args.All("model");
         if (specs.Count == 0)
             throw new UsageException("--model NAME=DIR is required");
-        var models = specs.Select(ParseModel).ToList();
+        var dtype = DtypeOption.Read(args);
+        var models = specs.Select(s => ParseModel(s, dtype)).ToList();
         if (models.GroupBy(m => m.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
             throw new UsageException($"--model: the name '{duplicate.Key}' is given twice");
 
@@ -142,17 +144,21 @@ internal static class ServeCommand
         }
     }
 
-    private static ModelSpec ParseModel(string spec)
+    private static ModelSpec ParseModel(string spec, WeightType dtype)
     {
         var equals = spec.IndexOf('=', StringComparison.Ordinal);
         if (equals <= 0 || equals == spec.Length - 1)
-            throw new UsageException($"--model takes NAME=DIR, got '{spec}'");
+            throw new UsageException($"--model takes NAME=DIR or NAME=DIR:TYPE, got '{spec}'");
         var (name, directory) = (spec[..equals], spec[(equals + 1)..]);
+        // DIR:TYPE, unless the whole is a folder or what follows the last colon is a path (a folder named a:b/c).
+        var colon = directory.LastIndexOf(':');
+        if (colon > 0 && !Directory.Exists(directory) && directory[(colon + 1)..].IndexOfAny(['/', '\\']) < 0)
+            (directory, dtype) = (directory[..colon], DtypeOption.Parse(directory[(colon + 1)..], $"--model {name}"));
         // The name travels in JSON and URLs as the OpenAI model id; keep it to what needs no escaping anywhere.
         if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '/'))
             throw new UsageException($"--model: the name '{name}' may only use letters, digits and - _ . : /");
         if (!Directory.Exists(directory))
             throw new UsageException($"--model {name}: no directory '{directory}'");
-        return new ModelSpec(name, directory);
+        return new ModelSpec(name, directory, dtype);
     }
 }

@@ -35,11 +35,12 @@ public sealed class LoadedModel
     public IReadOnlyList<int> EosTokenIds { get; }
     public Generator Generator { get; }
 
-    public static LoadedModel Load(string directory, string? name = null, Device? device = null)
+    /// <summary>Loads a model folder, keeping the weights as <paramref name="weightType"/> says (by default as stored).</summary>
+    public static LoadedModel Load(string directory, string? name = null, Device? device = null, WeightType weightType = WeightType.Stored)
     {
         if (!System.IO.Directory.Exists(directory))
             throw new DirectoryNotFoundException($"model folder {directory} does not exist");
-        var model = LlamaModel.Load(directory, device);
+        var model = LlamaModel.Load(directory, device, weightType);
         var tokenizerPath = Path.Combine(directory, "tokenizer.json");
         var tokenizer = File.Exists(tokenizerPath) ? Tokenizer.Load(tokenizerPath) : null;
         var configPath = Path.Combine(directory, "tokenizer_config.json");

@@ -44,9 +44,17 @@ public static unsafe class MatMul
     public static void Bf16(ushort* w, float* x, float* y, int rows, int cols, int batch, float* bias = null) =>
         Multiply(w, isBf16: true, x, bias, y, rows, cols, batch, MatVec.Path, KernelThreads.Count);
 
-    /// <summary>The public entry points with the instruction set and thread limit chosen by the caller (tests).</summary>
+    /// <summary>As <see cref="F32"/>, with w in 8 bits: each value widened to F32 times its block's scale while packing.</summary>
+    public static void Q8(Q8Weights w, float* x, float* y, int batch, float* bias = null) =>
+        Multiply(w.Values, isBf16: false, x, bias, y, w.Rows, w.Cols, batch, MatVec.Path, KernelThreads.Count, w.Scales);
+
+    /// <summary>
+    /// The public entry points with the instruction set and thread limit chosen by the caller (tests). With
+    /// <paramref name="q8Scales"/>, w is 8-bit values with a scale per <see cref="Q8Weights.BlockSize"/> columns.
+    /// </summary>
     internal static void Multiply(
-        void* w, bool isBf16, float* x, float* bias, float* y, int rows, int cols, int batch, SimdPath path, int maxThreads)
+        void* w, bool isBf16, float* x, float* bias, float* y, int rows, int cols, int batch, SimdPath path, int maxThreads,
+        float* q8Scales = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
@@ -62,13 +70,13 @@ public static unsafe class MatMul
         switch (path)
         {
             case SimdPath.Avx512:
-                Run<Avx512Block, Vector512<float>, Twelve>(w, isBf16, x, bias, y, rows, cols, batch, maxThreads);
+                Run<Avx512Block, Vector512<float>, Twelve>(w, isBf16, q8Scales, x, bias, y, rows, cols, batch, maxThreads);
                 break;
             case SimdPath.Avx2:
-                Run<Avx2Block, Vector256<float>, Six>(w, isBf16, x, bias, y, rows, cols, batch, maxThreads);
+                Run<Avx2Block, Vector256<float>, Six>(w, isBf16, q8Scales, x, bias, y, rows, cols, batch, maxThreads);
                 break;
             default:
-                Run<PortableBlock, Vector<float>, Six>(w, isBf16, x, bias, y, rows, cols, batch, maxThreads);
+                Run<PortableBlock, Vector<float>, Six>(w, isBf16, q8Scales, x, bias, y, rows, cols, batch, maxThreads);
                 break;
         }
     }
@@ -94,7 +102,7 @@ public static unsafe class MatMul
     }
 
     private static void Run<TSimd, TVector, TRows>(
-        void* w, bool isBf16, float* x, float* bias, float* y, int rows, int cols, int batch, int maxThreads)
+        void* w, bool isBf16, float* q8Scales, float* x, float* bias, float* y, int rows, int cols, int batch, int maxThreads)
         where TSimd : IBlockSimd<TVector>
         where TVector : struct
         where TRows : ICount
@@ -108,17 +116,18 @@ public static unsafe class MatMul
             var threads = (int)Math.Clamp(flops / MinFlopsPerThread, 1, maxThreads);
             var packed = Buffer(ref _inputs, ref _inputsFloats, Math.Max(1L, (long)inputPanels * TRows.Value * cols));
 
-            var job = new Job(w, isBf16, x + (long)start * cols, packed, bias, y + (long)start * rows, rows, cols, count);
+            var job = new Job(w, isBf16, q8Scales, x + (long)start * cols, packed, bias, y + (long)start * rows, rows, cols, count);
             KernelThreads.For(inputPanels, &PackInputs<TRows>, &job, threads);
             KernelThreads.For(weightPanels, &WeightPanel<TSimd, TVector, TRows>, &job, threads);
         }
     }
 
     // Lives on the dispatching thread's stack for the duration of KernelThreads.For.
-    private readonly struct Job(void* w, bool isBf16, float* x, float* packed, float* bias, float* y, int rows, int cols, int batch)
+    private readonly struct Job(void* w, bool isBf16, float* q8Scales, float* x, float* packed, float* bias, float* y, int rows, int cols, int batch)
     {
         public readonly void* W = w;
         public readonly bool IsBf16 = isBf16;
+        public readonly float* Q8Scales = q8Scales;
         public readonly float* X = x;
         public readonly float* Packed = packed;
         public readonly float* Bias = bias;
@@ -178,6 +187,14 @@ public static unsafe class MatMul
             {
                 for (var c = 0; c < cols; c++)
                     destination[c * width] = 0;
+            }
+            else if (job->Q8Scales != null)
+            {
+                // The same products as Q8Weights.DequantizeRow, so a prefill equals one over the widened matrix.
+                var source = (sbyte*)job->W + (long)(first + r) * cols;
+                var scales = job->Q8Scales + (long)(first + r) * (cols / Q8Weights.BlockSize);
+                for (var c = 0; c < cols; c++)
+                    destination[c * width] = source[c] * scales[c / Q8Weights.BlockSize];
             }
             else if (job->IsBf16)
             {

@@ -44,11 +44,42 @@ public static unsafe class MatVec
     private const long MinChunkBytes = 64 * 1024;
     private const long MaxChunkBytes = 1024 * 1024;
 
-    /// <summary>The fastest instruction set this machine supports, picked once at start-up.</summary>
-    public static SimdPath Path { get; } =
+    private static readonly SimdPath _best =
         Avx512Simd.IsSupported ? SimdPath.Avx512
         : Avx2Simd.IsSupported ? SimdPath.Avx2
         : SimdPath.Portable;
+
+    // Per async flow rather than per process: xunit runs test classes in parallel, and one class forcing a path
+    // must not move another's decoding onto it halfway through a comparison.
+    private static readonly AsyncLocal<SimdPath?> _override = new();
+
+    /// <summary>
+    /// The instruction set the kernels run on: the fastest this machine supports, picked once at start-up, unless
+    /// <see cref="UsePath"/> overrides it. Read on every call.
+    /// </summary>
+    public static SimdPath Path => _override.Value ?? _best;
+
+    /// <summary>The path forced by <see cref="UsePath"/> in this flow, if any.</summary>
+    internal static SimdPath? PathOverride => _override.Value;
+
+    /// <summary>
+    /// Makes every kernel called from this thread or async flow (and the tasks it starts) run on
+    /// <paramref name="path"/> until the returned scope is disposed: tests run the whole model on each path this way.
+    /// <see cref="Q8MatVec.Path"/> follows it.
+    /// </summary>
+    internal static PathScope UsePath(SimdPath path)
+    {
+        if (!IsSupported(path))
+            throw new PlatformNotSupportedException($"This CPU cannot run the {path} kernels.");
+        var scope = new PathScope(_override.Value);
+        _override.Value = path;
+        return scope;
+    }
+
+    internal readonly struct PathScope(SimdPath? previous) : IDisposable
+    {
+        public void Dispose() => _override.Value = previous;
+    }
 
     /// <summary>
     /// <c>y[b, r] = Σc x[b, c] · w[r, c]</c> for b &lt; batch, r &lt; rows, c &lt; cols. All row-major:

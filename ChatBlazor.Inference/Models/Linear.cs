@@ -5,42 +5,78 @@ using static TorchSharp.torch;
 namespace ChatBlazor.Inference.Models;
 
 /// <summary>
-/// y = x Wᵀ + b, the one place that decides how a weight matrix is multiplied. Weights stay as stored (F32 or
-/// BF16); activations are F32 on the CPU. Many rows at once (prefill) go to our packed matrix products
-/// (<see cref="MatMul"/>); a few rows (decoding) go to our matrix-vector kernels, which read the weights near
-/// memory bandwidth where LibTorch's matrix-vector product reaches a third of it. On CUDA the product runs in the weights' type.
+/// y = x Wᵀ + b, the one place that decides how a weight matrix is multiplied. Weights are F32, BF16 or 8-bit
+/// (<see cref="Q8Weights"/>) as chosen at load; activations are F32 on the CPU. Many rows at once (prefill) go to
+/// our packed matrix products (<see cref="MatMul"/>); a few rows (decoding) go to our matrix-vector kernels, which
+/// read the weights near memory bandwidth where LibTorch's matrix-vector product reaches a third of it. On CUDA
+/// the product runs in the weights' type.
 /// </summary>
 public sealed unsafe class Linear
 {
-    private readonly Tensor _weight; // (out, in)
+    private readonly Tensor? _weight; // (out, in); null when the weights are 8-bit
+    private readonly Q8Weights? _q8;
     private readonly Tensor? _bias;  // (out), F32
     private readonly nint _weightAddress, _biasAddress; // for Step, on the CPU
     private readonly bool _isBf16;
 
-    public Linear(Tensor weight, Tensor? bias, Device device)
+    /// <summary>
+    /// Keeps <paramref name="weight"/> as <paramref name="type"/> says. A weight converted to another type (quantized
+    /// to 8 bits, rounded to BF16) is disposed once converted, so its memory goes back at once: for any type but
+    /// <see cref="WeightType.Stored"/>, pass a tensor nothing else uses.
+    /// </summary>
+    public Linear(Tensor weight, Tensor? bias, Device device, WeightType type = WeightType.Stored)
+        : this(type == WeightType.Q8 ? Quantize(weight, device) : null, type == WeightType.Q8 ? null : Convert(weight, type, device), bias, device)
     {
-        // GPUs compute in 16 bits: F32 checkpoints become BF16 there; CPUs keep what was stored.
-        _weight = device.type == DeviceType.CPU || weight.dtype != ScalarType.Float32 ? weight.to(device) : weight.to(ScalarType.BFloat16).to(device);
+    }
+
+    /// <summary>A product over weights already in 8 bits (a tied lm_head shares the embedding's).</summary>
+    public Linear(Q8Weights weight, Tensor? bias, Device device) : this(weight, null, bias, device)
+    {
+    }
+
+    private Linear(Q8Weights? q8, Tensor? weight, Tensor? bias, Device device)
+    {
+        (_q8, _weight) = (q8, weight);
         _bias = bias?.to(ScalarType.Float32).to(device);
-        (OutFeatures, InFeatures) = ((int)_weight.shape[0], (int)_weight.shape[1]);
-        _isBf16 = _weight.dtype == ScalarType.BFloat16;
+        (OutFeatures, InFeatures) = q8 is null ? ((int)weight!.shape[0], (int)weight.shape[1]) : (q8.Rows, q8.Cols);
+        _isBf16 = weight?.dtype == ScalarType.BFloat16;
         if (device.type != DeviceType.CPU)
             return;
-        _weightAddress = (nint)TensorMemory.Pointer<byte>(_weight);
+        _weightAddress = weight is null ? 0 : (nint)TensorMemory.Pointer<byte>(weight);
         _biasAddress = _bias is null ? 0 : (nint)TensorMemory.Pointer<float>(_bias);
+    }
+
+    private static Tensor Convert(Tensor weight, WeightType type, Device device)
+    {
+        // GPUs compute in 16 bits: F32 checkpoints become BF16 there; CPUs keep what was stored.
+        if (type == WeightType.Stored)
+            return device.type == DeviceType.CPU || weight.dtype != ScalarType.Float32 ? weight.to(device) : weight.to(ScalarType.BFloat16).to(device);
+        var converted = weight.to(type == WeightType.F32 ? ScalarType.Float32 : ScalarType.BFloat16).to(device);
+        if (converted.Handle != weight.Handle)
+            weight.Dispose();
+        return converted;
+    }
+
+    internal static Q8Weights Quantize(Tensor weight, Device device)
+    {
+        if (device.type != DeviceType.CPU)
+            throw new NotSupportedException("8-bit weights run on the CPU only");
+        using (weight)
+        using (var f32 = weight.to(ScalarType.Float32).contiguous())
+            return Q8Weights.Quantize(TensorMemory.Pointer<float>(f32), (int)weight.shape[0], (int)weight.shape[1]);
     }
 
     /// <summary>
     /// Several projections of the same input stacked row-wise into one matrix (q/k/v, gate/up), so one product
-    /// reads them all. The parts keep their stored type.
+    /// reads them all. The parts are kept as <paramref name="type"/> says.
     /// </summary>
-    public static Linear Stacked(Weights.SafeTensors weights, IReadOnlyList<(string Prefix, int Rows)> parts, int inFeatures, bool bias, Device device)
+    public static Linear Stacked(Weights.SafeTensors weights, IReadOnlyList<(string Prefix, int Rows)> parts, int inFeatures, bool bias, Device device, WeightType type = WeightType.Stored)
     {
         using var scope = NewDisposeScope();
         var weight = cat(parts.Select(p => weights.Load($"{p.Prefix}.weight", [p.Rows, inFeatures])).ToArray(), 0);
         var biases = bias ? cat(parts.Select(p => weights.Load($"{p.Prefix}.bias", [p.Rows])).ToArray(), 0) : null;
-        var linear = new Linear(weight, biases, device);
-        linear._weight.MoveToOuterDisposeScope();
+        var linear = new Linear(weight, biases, device, type);
+        linear._weight?.MoveToOuterDisposeScope();
         linear._bias?.MoveToOuterDisposeScope();
         return linear;
     }
@@ -55,7 +91,9 @@ public sealed unsafe class Linear
     /// <summary>y (batch, out) = x (batch, in) Wᵀ + b on raw CPU memory, for decoding.</summary>
     public void Step(float* x, float* y, int batch = 1)
     {
-        if (!_isBf16)
+        if (_q8 is not null)
+            Q8MatVec.Multiply(_q8, x, y, batch);
+        else if (!_isBf16)
             MatVec.F32((float*)_weightAddress, x, y, OutFeatures, InFeatures, batch);
         else
             MatVec.Bf16((ushort*)_weightAddress, x, y, OutFeatures, InFeatures, batch);
@@ -72,7 +110,7 @@ public sealed unsafe class Linear
     /// <summary>x: (N, in) F32 → (N, out) F32.</summary>
     public Tensor Forward(Tensor x)
     {
-        if (_weight.device_type != DeviceType.CPU)
+        if (_weight is { device_type: not DeviceType.CPU })
             return nn.functional.linear(x.to(_weight.dtype), _weight, _bias?.to(_weight.dtype)).to(ScalarType.Float32);
         if (x.shape[0] <= MaxKernelRows)
         {
@@ -83,11 +121,13 @@ public sealed unsafe class Linear
             return y;
         }
         // Many rows (prefill): our packed matrix products, faster than LibTorch's on every smol135 projection and
-        // reading BF16 weights as stored, where LibTorch needed a widened copy of the whole matrix per call.
+        // reading BF16 and 8-bit weights as stored, widened panel by panel, never as a whole widened copy.
         using var inputs = x.contiguous();
         var outputs = empty(x.shape[0], OutFeatures);
         float* xs = TensorMemory.Pointer<float>(inputs), ys = TensorMemory.Pointer<float>(outputs), bias = (float*)_biasAddress;
-        if (!_isBf16)
+        if (_q8 is not null)
+            MatMul.Q8(_q8, xs, ys, (int)x.shape[0], bias);
+        else if (!_isBf16)
             MatMul.F32((float*)_weightAddress, xs, ys, OutFeatures, InFeatures, (int)x.shape[0], bias);
         else
             MatMul.Bf16((ushort*)_weightAddress, xs, ys, OutFeatures, InFeatures, (int)x.shape[0], bias);

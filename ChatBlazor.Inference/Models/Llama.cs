@@ -132,13 +132,13 @@ public sealed unsafe class Attention
     private readonly Linear _qkv, _o; // q, k and v projections stacked into one matrix: one product instead of three
     private readonly Scalar _scale;   // 1/√D, held for the module's life: see TorchOperands
 
-    public Attention(ModelConfig c, SafeTensors weights, string prefix, Device device)
+    public Attention(ModelConfig c, SafeTensors weights, string prefix, Device device, WeightType type = WeightType.Stored)
     {
         _config = c;
         _scale = (1 / Math.Sqrt(c.HeadDim)).ToScalar();
         var (q, kv) = (c.NumHeads * c.HeadDim, c.NumKvHeads * c.HeadDim);
-        _qkv = Linear.Stacked(weights, [($"{prefix}.q_proj", q), ($"{prefix}.k_proj", kv), ($"{prefix}.v_proj", kv)], c.HiddenSize, c.AttentionBias, device);
-        _o = new Linear(weights.Load($"{prefix}.o_proj.weight", [c.HiddenSize, q]), null, device);
+        _qkv = Linear.Stacked(weights, [($"{prefix}.q_proj", q), ($"{prefix}.k_proj", kv), ($"{prefix}.v_proj", kv)], c.HiddenSize, c.AttentionBias, device, type);
+        _o = new Linear(weights.Load($"{prefix}.o_proj.weight", [c.HiddenSize, q]), null, device, type);
     }
 
     /// <summary>x: (T, E) at positions start..start+T-1; appends this chunk's keys and values to the cache.</summary>
@@ -230,11 +230,11 @@ public sealed unsafe class Attention
 }
 
 /// <summary>SwiGLU: down(silu(gate(x)) * up(x)).</summary>
-public sealed unsafe class Mlp(ModelConfig c, SafeTensors weights, string prefix, Device device)
+public sealed unsafe class Mlp(ModelConfig c, SafeTensors weights, string prefix, Device device, WeightType type = WeightType.Stored)
 {
     // gate and up stacked into one matrix: one product instead of two.
-    private readonly Linear _gateUp = Linear.Stacked(weights, [($"{prefix}.gate_proj", c.IntermediateSize), ($"{prefix}.up_proj", c.IntermediateSize)], c.HiddenSize, false, device);
-    private readonly Linear _down = new(weights.Load($"{prefix}.down_proj.weight", [c.HiddenSize, c.IntermediateSize]), null, device);
+    private readonly Linear _gateUp = Linear.Stacked(weights, [($"{prefix}.gate_proj", c.IntermediateSize), ($"{prefix}.up_proj", c.IntermediateSize)], c.HiddenSize, false, device, type);
+    private readonly Linear _down = new(weights.Load($"{prefix}.down_proj.weight", [c.HiddenSize, c.IntermediateSize]), null, device, type);
 
     public Tensor Forward(Tensor x)
     {
@@ -264,12 +264,12 @@ public sealed unsafe class Mlp(ModelConfig c, SafeTensors weights, string prefix
     }
 }
 
-public sealed class Block(ModelConfig c, SafeTensors weights, int index, Device device)
+public sealed class Block(ModelConfig c, SafeTensors weights, int index, Device device, WeightType type = WeightType.Stored)
 {
     private readonly RmsNorm _attentionNorm = new(weights.Load($"model.layers.{index}.input_layernorm.weight", [c.HiddenSize]).to(device), c.RmsNormEps);
-    private readonly Attention _attention = new(c, weights, $"model.layers.{index}.self_attn", device);
+    private readonly Attention _attention = new(c, weights, $"model.layers.{index}.self_attn", device, type);
     private readonly RmsNorm _mlpNorm = new(weights.Load($"model.layers.{index}.post_attention_layernorm.weight", [c.HiddenSize]).to(device), c.RmsNormEps);
-    private readonly Mlp _mlp = new(c, weights, $"model.layers.{index}.mlp", device);
+    private readonly Mlp _mlp = new(c, weights, $"model.layers.{index}.mlp", device, type);
 
     public Tensor Forward(Tensor x, KvCache cache, int start, Tensor cos, Tensor sin)
     {
@@ -322,7 +322,8 @@ public sealed class StepBuffers(ModelConfig c, int rows)
 /// </summary>
 public sealed unsafe class LlamaModel
 {
-    private readonly Tensor _embedding; // (V, E) as stored
+    private readonly Tensor? _embedding; // (V, E) as stored or converted; null when 8-bit
+    private readonly Q8Weights? _embeddingQ8;
     private readonly Block[] _blocks;
     private readonly RmsNorm _norm;
     private readonly Linear _lmHead;
@@ -332,31 +333,64 @@ public sealed unsafe class LlamaModel
     private readonly StepBuffers _step;      // one step at a time: _stepLock
     private readonly Lock _stepLock = new();
 
-    public LlamaModel(ModelConfig config, SafeTensors weights, Device device)
+    public LlamaModel(ModelConfig config, SafeTensors weights, Device device, WeightType weightType = WeightType.Stored)
     {
         Config = config;
         Device = device;
+        WeightType = weightType;
+        if (weightType == WeightType.Q8 && device.type != DeviceType.CPU)
+            throw new NotSupportedException("8-bit weights (q8) run on the CPU only; use bf16 on a GPU");
         using var _ = inference_mode();
         var embedding = weights.Load("model.embed_tokens.weight", [config.VocabSize, config.HiddenSize]);
-        _embedding = device.type == DeviceType.CPU ? embedding : embedding.to(ScalarType.BFloat16).to(device);
-        _blocks = Enumerable.Range(0, config.NumLayers).Select(i => new Block(config, weights, i, device)).ToArray();
+        // The embedding is kept like the other matrices: a tied lm_head reads the same memory, and an untied one
+        // still costs a whole V × E matrix, the largest of a small model.
+        if (weightType == WeightType.Q8)
+            _embeddingQ8 = Linear.Quantize(embedding, device);
+        else
+        {
+            _embedding = weightType switch
+            {
+                WeightType.F32 => embedding.to(ScalarType.Float32),
+                WeightType.Bf16 => embedding.to(ScalarType.BFloat16),
+                _ => device.type == DeviceType.CPU ? embedding : embedding.to(ScalarType.BFloat16).to(device),
+            };
+            if (_embedding.Handle != embedding.Handle)
+                embedding.Dispose(); // the checkpoint's copy, converted: free it now rather than at a later collection
+        }
+        _blocks = Enumerable.Range(0, config.NumLayers).Select(i => new Block(config, weights, i, device, weightType)).ToArray();
         _norm = new RmsNorm(weights.Load("model.norm.weight", [config.HiddenSize]).to(device), config.RmsNormEps);
         _lmHead = config.TieWordEmbeddings && !weights.Contains("lm_head.weight")
-            ? new Linear(_embedding, null, device)
-            : new Linear(weights.Load("lm_head.weight", [config.VocabSize, config.HiddenSize]), null, device);
+            ? _embeddingQ8 is not null ? new Linear(_embeddingQ8, null, device) : new Linear(_embedding!, null, device)
+            : new Linear(weights.Load("lm_head.weight", [config.VocabSize, config.HiddenSize]), null, device, weightType);
         _rotary = new Rotary(config, device);
         _step = new StepBuffers(config, MaxStepBatch);
-        _embeddingAddress = device.type == DeviceType.CPU ? (nint)TensorMemory.Pointer<byte>(_embedding) : 0;
-        _embeddingIsBf16 = _embedding.dtype == ScalarType.BFloat16;
+        _embeddingAddress = device.type == DeviceType.CPU && _embedding is not null ? (nint)TensorMemory.Pointer<byte>(_embedding) : 0;
+        _embeddingIsBf16 = _embedding?.dtype == ScalarType.BFloat16;
     }
 
     public ModelConfig Config { get; }
 
     public Device Device { get; }
 
+    /// <summary>How the matrices are kept: as loaded with (<see cref="WeightType.Stored"/> unless asked otherwise).</summary>
+    public WeightType WeightType { get; }
+
     /// <summary>Loads a model folder onto the given device; by default CUDA when LibTorch sees a GPU, else the CPU.</summary>
-    public static LlamaModel Load(string modelDir, Device? device = null) =>
-        new(ModelConfig.Load(Path.Combine(modelDir, "config.json")), SafeTensors.Open(modelDir), device ?? (cuda.is_available() ? CUDA : CPU));
+    public static LlamaModel Load(string modelDir, Device? device = null, WeightType weightType = WeightType.Stored) =>
+        new(ModelConfig.Load(Path.Combine(modelDir, "config.json")), SafeTensors.Open(modelDir), device ?? (cuda.is_available() ? CUDA : CPU), weightType);
+
+    /// <summary>The embeddings of the tokens, (T, E) F32.</summary>
+    private Tensor Embed(ReadOnlySpan<int> tokens)
+    {
+        if (_embeddingQ8 is null)
+            return _embedding!.index_select(0, tensor(tokens.ToArray(), ScalarType.Int32, device: Device)).to(ScalarType.Float32);
+        var e = Config.HiddenSize;
+        var x = empty(tokens.Length, e);
+        var rows = new Span<float>(TensorMemory.Pointer<float>(x), tokens.Length * e);
+        for (var t = 0; t < tokens.Length; t++)
+            _embeddingQ8.DequantizeRow(tokens[t], rows.Slice(t * e, e));
+        return x;
+    }
 
     /// <summary>
     /// Runs the tokens at positions start..start+T-1 of a sequence whose first <paramref name="start"/> tokens are
@@ -366,8 +400,7 @@ public sealed unsafe class LlamaModel
     {
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
-        var ids = tensor(tokens.ToArray(), ScalarType.Int32, device: Device);
-        var x = _embedding.index_select(0, ids).to(ScalarType.Float32);                                 // (T, E)
+        var x = Embed(tokens);                                                                         // (T, E)
         var (cos, sin) = _rotary.Angles(TorchOperands.Range(start, tokens.Length, Device));
         foreach (var block in _blocks)
         {
@@ -413,7 +446,9 @@ public sealed unsafe class LlamaModel
             for (var r = 0; r < rows; r++)
             {
                 var row = (long)tokens[r] * e;
-                if (!_embeddingIsBf16)
+                if (_embeddingQ8 is not null)
+                    _embeddingQ8.DequantizeRow(tokens[r], x.Slice(r * e, e));
+                else if (!_embeddingIsBf16)
                     new ReadOnlySpan<float>((float*)_embeddingAddress + row, e).CopyTo(x.Slice(r * e, e));
                 else
                     Bf16.Widen(new ReadOnlySpan<ushort>((ushort*)_embeddingAddress + row, e), x.Slice(r * e, e));

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using ChatBlazor.Core.Routing;
 using ChatBlazor.Inference.Contracts;
 using ChatBlazor.Inference.Generation;
+using ChatBlazor.Inference.Models;
 using ChatBlazor.Inference.Serving;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +22,17 @@ public sealed class InferenceOptions : IValidatableObject
     /// </summary>
     public Dictionary<string, string> Models { get; set; } = [];
 
+    /// <summary>
+    /// How models in <see cref="Models"/> keep their weights: name → f32, bf16 or q8 (8-bit, the smallest and fastest
+    /// to decode on a CPU), e.g. <c>Inference:WeightTypes:smol=q8</c> (<c>INFERENCE__WEIGHTTYPES__smol=q8</c> in the
+    /// environment). A model not listed keeps them as its checkpoint stores them.
+    /// </summary>
+    public Dictionary<string, string> WeightTypes { get; set; } = [];
+
+    /// <summary>The weight type configured for a model (validated at start), or as stored.</summary>
+    public WeightType WeightTypeOf(string model) =>
+        WeightTypes.TryGetValue(model, out var type) ? ChatBlazor.Inference.Models.WeightTypes.Parse(type) : WeightType.Stored;
+
     /// <summary>Hosts running <c>ChatBlazor.Inference serve</c> (or any OpenAI-compatible server), with the models to use there.</summary>
     public List<RemoteHost> Hosts { get; set; } = [];
 
@@ -36,11 +48,31 @@ public sealed class InferenceOptions : IValidatableObject
 
     public static string FolderOf(string configured) => Path.GetFullPath(configured, AppContext.BaseDirectory);
 
+    private static string? Problem(string weightType)
+    {
+        try
+        {
+            ChatBlazor.Inference.Models.WeightTypes.Parse(weightType);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var (name, folder) in Models)
             if (!File.Exists(Path.Combine(FolderOf(folder), "config.json")))
                 yield return new ValidationResult($"Inference:Models:{name} must be a Hugging Face model folder; {folder} has no config.json.");
+        foreach (var (name, type) in WeightTypes)
+        {
+            if (!Models.ContainsKey(name))
+                yield return new ValidationResult($"Inference:WeightTypes:{name} names no model in Inference:Models.");
+            else if (Problem(type) is { } problem)
+                yield return new ValidationResult($"Inference:WeightTypes:{name}: {problem}.");
+        }
         for (var i = 0; i < Hosts.Count; i++)
         {
             var host = Hosts[i];
@@ -120,7 +152,10 @@ public static class InferenceExtensions
                 foreach (var model in builder.Configuration.GetSection("Models").GetChildren())
                     options.Models[model.Key] = model.Value ?? "";
                 if (!options.InProcess)
+                {
                     options.Models.Clear();
+                    options.WeightTypes.Clear();
+                }
             })
             .ValidateDataAnnotations().ValidateOnStart();
         // Its logging redacts every header's value (the default since .NET 9): the hosts' keys never reach a log.
@@ -128,7 +163,7 @@ public static class InferenceExtensions
         builder.Services.AddSingleton<InferenceEngine>(services =>
         {
             var options = services.GetRequiredService<IOptions<InferenceOptions>>().Value;
-            var models = options.Models.Select(m => LoadedModel.Load(InferenceOptions.FolderOf(m.Value), m.Key));
+            var models = options.Models.Select(m => LoadedModel.Load(InferenceOptions.FolderOf(m.Value), m.Key, weightType: options.WeightTypeOf(m.Key)));
             return new InferenceEngine(models, new EngineOptions
             {
                 MaxRunningSequences = options.MaxRunningSequences,

@@ -152,7 +152,7 @@ public sealed class ModelHosting : IModelHosting
                 try
                 {
                     // Reading the weights takes seconds: off the caller's thread.
-                    var model = await Task.Run(() => LoadedModel.Load(folder, name), ct);
+                    var model = await Task.Run(() => LoadedModel.Load(folder, name, weightType: _options.WeightTypeOf(name)), ct);
                     Embedded.Load(model);
                     _log.LogInformation("Model {Model} loaded from {Folder}", name, folder);
                 }

@@ -19,6 +19,7 @@ public class InferenceWiringTests(InferenceWiringTests.Factory app) : IClassFixt
         {
             Assert.Equal(0, ChatBlazor.Inference.Cli.Program.Main(["init-random", "--preset", "tiny", "--out", ModelFolder]).GetAwaiter().GetResult());
             Set("Models:tiny", ModelFolder); // the top-level section, as MODELS__tiny=/path in the environment
+            Set("Inference:WeightTypes:tiny", "q8");
             Set("Inference:Hosts:0:Url", "http://127.0.0.1:1");
             Set("Inference:Hosts:0:Models:0", "far-away");
         }

@@ -58,12 +58,28 @@ public class CliTests(TinyModel tiny) : IClassFixture<TinyModel>
     [InlineData("logits", "--tokens", "1,2")]
     [InlineData("logits", "--model", "x", "--tokens", "1,zwei")]
     [InlineData("generate", "--model", "x")]
+    [InlineData("bench", "--model", "x", "--dtype", "q4")]
+    [InlineData("generate", "--model", "x", "--tokens", "1", "--dtype", "int8")]
     public void BadArgumentsExitWithCode2(params string[] args)
     {
         var (exit, _, error) = Run(args);
 
         Assert.Equal(2, exit);
         Assert.StartsWith("error:", error);
+    }
+
+    [Fact]
+    public void AgreementComparesAWeightTypeWithTheWeightsAsStored()
+    {
+        var (exit, output, error) = Run("agreement", "--model", GoldenModelTests.FixturePath("tiny-f32"), "--dtype", "q8", "--new-tokens", "8");
+
+        Assert.True(exit == 0, error);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("q8", json.GetProperty("dtype").GetString());
+        Assert.Equal(8, json.GetProperty("steps").GetInt32());
+        Assert.InRange(json.GetProperty("top1_agreement").GetDouble(), 0, 1);
+        // 8 bits change the logits, a little (WeightTypeAccuracyTests bounds how much).
+        Assert.InRange(json.GetProperty("max_logit_difference").GetDouble(), 1e-6, 0.10 * json.GetProperty("largest_logit").GetDouble());
     }
 
     [Fact]

@@ -58,6 +58,36 @@ public unsafe class MatMulTests
         problem.AssertMatches(problem.Run(path, threads));
     }
 
+    /// <summary>
+    /// 8-bit weights are widened while packing by the same products as <see cref="Q8Weights.DequantizeRow"/>, so a
+    /// prefill over them equals, bit for bit, the F32 product over the widened matrix.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Q8EqualsF32OverTheDequantizedWeights(SimdPath path)
+    {
+        var (batch, rows, cols) = (29, 45, 96);
+        var random = new Random(17);
+        var w = Enumerable.Range(0, rows * cols).Select(_ => random.NextSingle() * 2 - 1).ToArray();
+        var x = Enumerable.Range(0, batch * cols).Select(_ => random.NextSingle() * 2 - 1).ToArray();
+        var bias = Enumerable.Range(0, rows).Select(_ => random.NextSingle()).ToArray();
+        Q8Weights q8;
+        fixed (float* wData = w)
+            q8 = Q8Weights.Quantize(wData, rows, cols);
+        var widened = new float[rows * cols];
+        for (var r = 0; r < rows; r++)
+            q8.DequantizeRow(r, widened.AsSpan(r * cols, cols));
+        var (fromQ8, fromF32) = (new float[batch * rows], new float[batch * rows]);
+
+        fixed (float* xData = x, biasData = bias, widenedData = widened, q8Out = fromQ8, f32Out = fromF32)
+        {
+            MatMul.Multiply(q8.Values, false, xData, biasData, q8Out, rows, cols, batch, path, maxThreads: 2, q8.Scales);
+            MatMul.Multiply(widenedData, false, xData, biasData, f32Out, rows, cols, batch, path, maxThreads: 2);
+        }
+
+        Assert.Equal(fromF32, fromQ8);
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void BiasIsAddedToEveryRow(SimdPath path)

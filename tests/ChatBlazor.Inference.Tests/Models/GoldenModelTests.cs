@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatBlazor.Inference.Kernels;
 using ChatBlazor.Inference.Models;
 using ChatBlazor.Inference.Weights;
 using TorchSharp;
@@ -35,22 +36,37 @@ public class GoldenModelTests
                 $"{where}: logit of {top[k].i} is {top[k].l}, expected {expected.top5_logits[k]}");
     }
 
-    public static TheoryData<string, bool> ModelsAndPaths()
+    /// <summary>The instruction sets this CPU can run the kernels on, each forced in turn with MatVec.UsePath.</summary>
+    internal static IEnumerable<SimdPath> SupportedPaths() => Enum.GetValues<SimdPath>().Where(MatVec.IsSupported);
+
+    public static TheoryData<string, SimdPath, WeightType> ModelsOnEveryPathAndWeightType()
     {
-        var data = new TheoryData<string, bool>();
+        var data = new TheoryData<string, SimdPath, WeightType>();
+        foreach (var model in Directory.GetDirectories(FixturePath()).Select(Path.GetFileName))
+            foreach (var path in SupportedPaths())
+                foreach (var type in Enum.GetValues<WeightType>())
+                    data.Add(model!, path, type);
+        return data;
+    }
+
+    public static TheoryData<string, bool, SimdPath> ModelsAndPaths()
+    {
+        var data = new TheoryData<string, bool, SimdPath>();
         foreach (var model in Directory.GetDirectories(FixturePath()).Select(Path.GetFileName))
         {
-            data.Add(model!, false);
-            data.Add(model!, true);
+            data.Add(model!, false, MatVec.Path);
+            foreach (var path in SupportedPaths())
+                data.Add(model!, true, path);
         }
         return data;
     }
 
-    /// <summary>Decoding through LibTorch (Forward on one token) or through our CPU kernels (Step).</summary>
+    /// <summary>Decoding through LibTorch (Forward on one token) or through our CPU kernels (Step) on each instruction set.</summary>
     [Theory]
     [MemberData(nameof(ModelsAndPaths))]
-    public void GreedyDecodingWithTheCacheMatchesTheReferenceLogitsAndTokens(string model, bool kernels)
+    public void GreedyDecodingWithTheCacheMatchesTheReferenceLogitsAndTokens(string model, bool kernels, SimdPath path)
     {
+        using var onPath = MatVec.UsePath(path);
         var llama = LlamaModel.Load(FixturePath(model));
         foreach (var c in Load(model).cases)
         {
@@ -117,10 +133,11 @@ public class GoldenModelTests
     }
 
     [Theory]
-    [MemberData(nameof(Models))]
-    public void ABatchedStepGivesEachSequenceTheLogitsItGetsAlone(string model)
+    [MemberData(nameof(ModelsOnEveryPathAndWeightType))]
+    public void ABatchedStepGivesEachSequenceTheLogitsItGetsAlone(string model, SimdPath path, WeightType weightType)
     {
-        var llama = LlamaModel.Load(FixturePath(model));
+        using var onPath = MatVec.UsePath(path);
+        var llama = LlamaModel.Load(FixturePath(model), weightType: weightType);
         var cases = Load(model).cases;
         var vocab = llama.Config.VocabSize;
         var caches = cases.Select(c => new KvCache(llama.Config, c.prompt.Length + 2, llama.Device)).ToArray();

@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using ChatBlazor.Inference.Cli;
+using ChatBlazor.Inference.Models;
 using ChatBlazor.Inference.Serving;
 
 namespace ChatBlazor.Inference.Tests.Serving;
@@ -20,6 +21,30 @@ public sealed class ServeCommandTests : IDisposable
         var path = Path.Combine(_modelDir, name);
         System.IO.File.WriteAllText(path, text);
         return path;
+    }
+
+    [Fact]
+    public void AModelsWeightTypeComesFromItsSuffixElseFromDtypeElseAsStored()
+    {
+        var other = Directory.CreateDirectory(Path.Combine(_modelDir, "other")).FullName;
+        var colon = Directory.CreateDirectory(Path.Combine(_modelDir, "a:q8")).FullName; // a folder whose name has a colon
+
+        var plain = Parse("--model", $"tiny={_modelDir}:q8", "--model", $"other={other}", "--urls", "http://127.0.0.1:8000");
+        var withDtype = Parse("--model", $"tiny={_modelDir}:F32", "--model", $"other={other}", "--model", $"c={colon}",
+            "--dtype", "bf16", "--urls", "http://127.0.0.1:8000");
+
+        Assert.Equal([new("tiny", _modelDir, WeightType.Q8), new("other", other, WeightType.Stored)], plain.Models);
+        Assert.Equal([new("tiny", _modelDir, WeightType.F32), new("other", other, WeightType.Bf16), new("c", colon, WeightType.Bf16)], withDtype.Models);
+    }
+
+    [Theory]
+    [InlineData("{0}:q4", "--model tiny: unknown weight type 'q4': use f32, bf16 or q8")]
+    [InlineData("{0}:stored", "--model tiny: unknown weight type 'stored'")]
+    public void AnUnknownWeightTypeIsAUsageErrorNamingTheChoices(string spec, string message)
+    {
+        var error = Assert.Throws<UsageException>(() => Parse("--model", "tiny=" + string.Format(spec, _modelDir), "--urls", "http://127.0.0.1:8000"));
+
+        Assert.Contains(message, error.Message);
     }
 
     [Fact]
