@@ -220,7 +220,17 @@ public static unsafe class Q8MatVec
         byte* m0 = job->XMagnitudes + offset, m1 = m0 + cols, m2 = m1 + cols, m3 = m2 + cols;
         float* s0 = job->XScales + (nint)b * blocks, s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (var block = 0; block < blocks; block++)
+        var block = 0;
+        for (; block + 8 <= blocks; block += 8)
+        {
+            var c = block * BlockSize;
+            var scales = Vector256.Load(wScales + block);
+            a0 = Add8<TDot>(w + c, scales, x0 + c, m0 + c, s0 + block, a0);
+            if (TBatch.Value > 1) a1 = Add8<TDot>(w + c, scales, x1 + c, m1 + c, s1 + block, a1);
+            if (TBatch.Value > 2) a2 = Add8<TDot>(w + c, scales, x2 + c, m2 + c, s2 + block, a2);
+            if (TBatch.Value > 3) a3 = Add8<TDot>(w + c, scales, x3 + c, m3 + c, s3 + block, a3);
+        }
+        for (; block < blocks; block++)
         {
             var c = block * BlockSize;
             var weights = Vector256.Load(w + c);
@@ -238,6 +248,37 @@ public static unsafe class Q8MatVec
         if (TBatch.Value > 3) y[3 * rows] = Vector256.Sum(a3);
         return TBatch.Value;
     }
+
+    /// <summary>
+    /// sum + (wScale · xScale) · (exact integer dot) for 8 consecutive blocks, lane k for block k. Scaling one block
+    /// at a time costs a convert, a scalar product, a broadcast and a multiply-add each; here the 8 blocks' 8-lane
+    /// sums are folded into one vector (6 horizontal adds, 2 lane swaps, 1 add) and scaled by one multiply and one
+    /// multiply-add: about 15 instructions for 8 blocks instead of 40, the difference between bound by instructions
+    /// and bound by memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Add8<TDot>(sbyte* w, Vector256<float> wScales, sbyte* x, byte* magnitudes, float* xScales, Vector256<float> sum)
+        where TDot : IBlockDot
+    {
+        var d0 = BlockDot<TDot>(w, x, magnitudes, 0);
+        var d1 = BlockDot<TDot>(w, x, magnitudes, 1);
+        var d2 = BlockDot<TDot>(w, x, magnitudes, 2);
+        var d3 = BlockDot<TDot>(w, x, magnitudes, 3);
+        var d4 = BlockDot<TDot>(w, x, magnitudes, 4);
+        var d5 = BlockDot<TDot>(w, x, magnitudes, 5);
+        var d6 = BlockDot<TDot>(w, x, magnitudes, 6);
+        var d7 = BlockDot<TDot>(w, x, magnitudes, 7);
+        // Within each 128-bit half, hadd(hadd(d0, d1), hadd(d2, d3)) holds [d0, d1, d2, d3] summed over that half's
+        // four lanes; adding the two halves gives each block's whole sum.
+        var first = Avx2.HorizontalAdd(Avx2.HorizontalAdd(d0, d1), Avx2.HorizontalAdd(d2, d3));
+        var second = Avx2.HorizontalAdd(Avx2.HorizontalAdd(d4, d5), Avx2.HorizontalAdd(d6, d7));
+        var dots = Avx2.Permute2x128(first, second, 0x20) + Avx2.Permute2x128(first, second, 0x31);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dots), wScales * Vector256.Load(xScales), sum);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> BlockDot<TDot>(sbyte* w, sbyte* x, byte* magnitudes, int block) where TDot : IBlockDot =>
+        TDot.Dot(Vector256.Load(magnitudes + block * BlockSize), Avx2.Sign(Vector256.Load(w + block * BlockSize), Vector256.Load(x + block * BlockSize)));
 
     /// <summary>sum + (wScale · xScale) · (the block's exact integer dot product), in 8 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
