@@ -21,6 +21,7 @@ public sealed unsafe class Q8Weights
     // Pinned, so the addresses below stay valid for the kernels without fixing them on every call.
     private readonly sbyte[] _values; // rows × cols
     private readonly float[] _scales; // rows × cols / BlockSize
+    private readonly short[] _sums;   // rows × cols / BlockSize: Σq of each block, for the VNNI kernel's offset
 
     private Q8Weights(int rows, int cols)
     {
@@ -30,20 +31,25 @@ public sealed unsafe class Q8Weights
         (Rows, Cols) = (rows, cols);
         _values = GC.AllocateUninitializedArray<sbyte>(checked(rows * cols), pinned: true);
         _scales = GC.AllocateUninitializedArray<float>(rows * (cols / BlockSize), pinned: true);
+        _sums = GC.AllocateUninitializedArray<short>(rows * (cols / BlockSize), pinned: true);
         Values = (sbyte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_values));
         Scales = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_scales));
+        Sums = (short*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_sums));
     }
 
     public int Rows { get; }
 
     public int Cols { get; }
 
-    /// <summary>The memory the matrix takes: one byte per weight and 4 per block.</summary>
-    public long Bytes => _values.LongLength + _scales.LongLength * sizeof(float);
+    /// <summary>The memory the matrix takes: one byte per weight and 6 per block.</summary>
+    public long Bytes => _values.LongLength + _scales.LongLength * sizeof(float) + _sums.LongLength * sizeof(short);
 
     internal sbyte* Values { get; }
 
     internal float* Scales { get; }
+
+    /// <summary>Each block's Σq (at most 32 · 127 in magnitude).</summary>
+    internal short* Sums { get; }
 
     /// <summary>Quantizes a row-major rows × cols F32 matrix; cols must be a multiple of <see cref="BlockSize"/>.</summary>
     public static Q8Weights Quantize(float* source, int rows, int cols)
@@ -52,7 +58,17 @@ public sealed unsafe class Q8Weights
         var blocks = cols / BlockSize;
         // Loading a model quantizes ~100 M weights or more: share the rows out.
         Parallel.For(0, rows, row =>
-            QuantizeBlocks(source + (long)row * cols, cols, q8.Values + (long)row * cols, q8.Scales + (long)row * blocks));
+        {
+            var values = q8.Values + (long)row * cols;
+            QuantizeBlocks(source + (long)row * cols, cols, values, q8.Scales + (long)row * blocks);
+            for (var block = 0; block < blocks; block++)
+            {
+                var sum = 0;
+                for (var i = 0; i < BlockSize; i++)
+                    sum += values[block * BlockSize + i];
+                q8.Sums[(long)row * blocks + block] = (short)sum;
+            }
+        });
         return q8;
     }
 
