@@ -46,6 +46,9 @@ public sealed class InferenceOptions : IValidatableObject
     [Range(0, 100_000)] public int MaxQueuedRequests { get; set; } = 64;
     [Range(1L << 20, long.MaxValue)] public long KvCacheBytes { get; set; } = 1L << 30;
 
+    /// <summary>How keys and values are kept: F16 (the default) holds twice the sequences of F32 in the same memory.</summary>
+    [EnumDataType(typeof(KvType))] public KvType KvCacheType { get; set; } = KvType.F16;
+
     public static string FolderOf(string configured) => Path.GetFullPath(configured, AppContext.BaseDirectory);
 
     private static string? Problem(string weightType)
@@ -169,6 +172,7 @@ public static class InferenceExtensions
                 MaxRunningSequences = options.MaxRunningSequences,
                 MaxQueuedRequests = options.MaxQueuedRequests,
                 KvCacheBytes = options.KvCacheBytes,
+                KvType = options.KvCacheType,
             });
         });
         builder.Services.AddSingleton<ModelHosting>();

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace ChatBlazor.Web.Tests;
 
-/// <summary>Inference:WeightTypes, checked when the app starts: no database or Redis needed to see it refused.</summary>
+/// <summary>Inference:WeightTypes and Inference:KvCacheType, checked when the app starts: no database or Redis needed to see them refused.</summary>
 public class InferenceWeightTypeTests
 {
     [Theory]
@@ -37,5 +37,19 @@ public class InferenceWeightTypeTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
         Assert.Contains("Inference:WeightTypes:nowhere names no model in Inference:Models", error.Message);
+    }
+
+    [Fact]
+    public async Task AnUnknownKvCacheTypeFailsAtStartNamingTheKey()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration["Inference:KvCacheType"] = "f8";
+        builder.AddInference();
+        await using var host = builder.Build();
+
+        var error = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains("Inference:KvCacheType", error.Message);
     }
 }
