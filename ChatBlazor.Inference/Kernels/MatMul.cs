@@ -292,16 +292,6 @@ public static unsafe class MatMul
             TSimd.Store(a11, y); TSimd.Store(b11, y + n);
         }
     }
-
-    // Rows per input panel, a compile-time constant for the JIT: 12 on AVX-512 (32 registers), 6 elsewhere.
-    private interface ICount
-    {
-        static abstract int Value { get; }
-    }
-
-    private readonly struct Six : ICount { public static int Value => 6; }
-
-    private readonly struct Twelve : ICount { public static int Value => 12; }
 }
 
 /// <summary>The vector operations <see cref="MatMul"/>'s micro-kernel needs, one implementation per instruction set.</summary>

@@ -387,18 +387,4 @@ public static unsafe class MatVec
         typeof(TWeight) == typeof(float)
             ? Unsafe.As<TWeight, float>(ref value)
             : BitConverter.Int32BitsToSingle(Unsafe.As<TWeight, ushort>(ref value) << 16);
-
-    // Compile-time counts of rows and inputs per pass: the JIT compiles a copy of Tile for each.
-    private interface ICount
-    {
-        static abstract int Value { get; }
-    }
-
-    private readonly struct One : ICount { public static int Value => 1; }
-
-    private readonly struct Two : ICount { public static int Value => 2; }
-
-    private readonly struct Three : ICount { public static int Value => 3; }
-
-    private readonly struct Four : ICount { public static int Value => 4; }
 }

@@ -376,18 +376,4 @@ public static unsafe class Q8MatVec
             return sum;
         }
     }
-
-    // Compile-time counts of inputs per pass: the JIT compiles a copy of Row256 for each.
-    private interface ICount
-    {
-        static abstract int Value { get; }
-    }
-
-    private readonly struct One : ICount { public static int Value => 1; }
-
-    private readonly struct Two : ICount { public static int Value => 2; }
-
-    private readonly struct Three : ICount { public static int Value => 3; }
-
-    private readonly struct Four : ICount { public static int Value => 4; }
 }
