@@ -309,6 +309,7 @@ public sealed class StepBuffers(ModelConfig c, int rows)
 
     private static int StepItems(ModelConfig c, int rows) =>
         rows * c.NumKvHeads * ((c.MaxPositionEmbeddings + BlockAttention.StepStretch - 1) / BlockAttention.StepStretch);
+
     public readonly int BlocksPerRow = (c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize - 1) / KvBlockPool.DefaultBlockSize;
     public readonly int[] BlockIds = new int[rows * ((c.MaxPositionEmbeddings + KvBlockPool.DefaultBlockSize - 1) / KvBlockPool.DefaultBlockSize)];
     public readonly float[] GateUp = new float[rows * 2 * c.IntermediateSize];
