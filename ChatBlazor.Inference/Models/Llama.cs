@@ -197,12 +197,15 @@ public sealed unsafe class Attention
             Rotary.StepApply(k, d, cos, sin);
             TensorPrimitives.Multiply(q, 1f / MathF.Sqrt(d), q); // scale the queries once rather than every score
             if (layer == 0)
-                cache.PrepareWrite(position, position + 1); // before any layer writes: a block holds them all
+            {
+                // Before any layer writes: a block holds them all. Its table is final from here on, for every layer.
+                cache.PrepareWrite(position, position + 1);
+                var count = (position + cache.Pool.BlockSize) / cache.Pool.BlockSize;
+                for (var i = 0; i < count; i++)
+                    b.BlockIds[r * b.BlocksPerRow + i] = cache.Blocks[i];
+            }
             for (var h = 0; h < kvHeads; h++)
                 cache.Write(layer, h, position, k.Slice(h * d, d), v.Slice(h * d, d));
-            var count = (position + cache.Pool.BlockSize) / cache.Pool.BlockSize;
-            for (var i = 0; i < count; i++)
-                b.BlockIds[r * b.BlocksPerRow + i] = cache.Blocks[i];
         }
 
         // Each (sequence, key head, stretch of its context) attends over its own blocks: independent work, spread
