@@ -56,26 +56,24 @@ public class InferenceEngineTests(TinyModel tiny) : IClassFixture<TinyModel>
     {
         using var engine = Engine(new EngineOptions { PrefixCaching = false });
         using var cancel = new CancellationTokenSource();
-        var started = new TaskCompletionSource[4];
-        var streams = Enumerable.Range(0, 4).Select(i =>
-        {
-            started[i] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return Task.Run(async () =>
-            {
-                var chunks = new List<GenerationChunk>();
-                await foreach (var chunk in engine.GenerateAsync(Request(Prompt(i), Greedy with { MaxTokens = 1000 }), cancel.Token))
-                {
-                    chunks.Add(chunk);
-                    started[i].TrySetResult();
-                }
-                return chunks;
-            });
-        }).ToArray();
-        await Task.WhenAll(started.Select(s => s.Task));
+        // All four requests go in from this thread at once, as long as the context allows, each read up to its first
+        // chunk: started with Task.Run under a busy test run, the last could start after the first had finished.
+        var streams = Enumerable.Range(0, 4)
+            .Select(i => engine.GenerateAsync(Request(Prompt(i), Greedy with { MaxTokens = 2000 }), cancel.Token).GetAsyncEnumerator())
+            .ToArray();
+        var firsts = streams.Select(stream => stream.MoveNextAsync().AsTask()).ToArray();
+        Assert.All(await Task.WhenAll(firsts), Assert.True);
         Assert.True(engine.KvCacheBytesInUse(_model.Name) > 0);
 
         cancel.Cancel();
-        var results = await Task.WhenAll(streams);
+        var results = await Task.WhenAll(streams.Select(async stream =>
+        {
+            var chunks = new List<GenerationChunk> { stream.Current };
+            while (await stream.MoveNextAsync())
+                chunks.Add(stream.Current);
+            await stream.DisposeAsync();
+            return chunks;
+        }));
 
         Assert.All(results, chunks => Assert.Equal(FinishReason.Cancelled, chunks[^1].FinishReason));
         Assert.Equal(0, engine.KvCacheBytesInUse(_model.Name));
