@@ -40,6 +40,11 @@ public static unsafe class Q8MatVec
 {
     private const int BlockSize = Q8Weights.BlockSize;
 
+    // Rows are short (576 bytes in smol135), so the hardware prefetcher, which follows each of a row's three
+    // streams (values, scales, sums) separately, keeps too few lines in flight: asking for the row about 4 KB
+    // ahead took the step's 8-bit products from 25–28 GB/s to 32–38 GB/s (2 KB and 8 KB measured close; 14 KB worse).
+    private const int PrefetchBytes = 4096;
+
     // As in MatVec: below this much weight per thread another thread costs more than it saves; chunks of about
     // 8 per thread, each between 64 KB and 1 MB.
     private const long MinWeightBytesPerThread = 64 * 1024;
@@ -167,8 +172,19 @@ public static unsafe class Q8MatVec
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<TDot>(Job* job, int first, int end) where TDot : IDot
     {
+        var cols = job->Cols;
+        var blocks = cols / BlockSize;
+        var ahead = (PrefetchBytes + cols - 1) / cols;
         for (var row = first; row < end; row++)
         {
+            if (Sse.IsSupported && row + ahead < end)
+            {
+                var values = (byte*)(job->W + (nint)(row + ahead) * cols);
+                for (var offset = 0; offset < cols; offset += 64)
+                    Sse.Prefetch0(values + offset);
+                Sse.Prefetch0(job->WScales + (nint)(row + ahead) * blocks);
+                Sse.Prefetch0(job->WSums + (nint)(row + ahead) * blocks);
+            }
             for (var b = 0; b < job->Batch;)
             {
                 var left = job->Batch - b;
