@@ -50,7 +50,7 @@ public static unsafe class MatMul
 
     /// <summary>
     /// The public entry points with the instruction set and thread limit chosen by the caller (tests). With
-    /// <paramref name="q8Scales"/>, w is 8-bit values with a scale per <see cref="Q8Weights.BlockSize"/> columns.
+    /// <paramref name="q8Scales"/>, w is 8-bit values and scales laid out as <see cref="Q8Weights"/> keeps them.
     /// </summary>
     internal static void Multiply(
         void* w, bool isBf16, float* x, float* bias, float* y, int rows, int cols, int batch, SimdPath path, int maxThreads,
@@ -191,10 +191,7 @@ public static unsafe class MatMul
             else if (job->Q8Scales != null)
             {
                 // The same products as Q8Weights.DequantizeRow, so a prefill equals one over the widened matrix.
-                var source = (sbyte*)job->W + (long)(first + r) * cols;
-                var scales = job->Q8Scales + (long)(first + r) * (cols / Q8Weights.BlockSize);
-                for (var c = 0; c < cols; c++)
-                    destination[c * width] = source[c] * scales[c / Q8Weights.BlockSize];
+                Q8Weights.WidenRow((byte*)job->W, job->Q8Scales, first + r, cols, destination, width);
             }
             else if (job->IsBf16)
             {

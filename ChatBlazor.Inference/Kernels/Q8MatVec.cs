@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -9,7 +8,7 @@ namespace ChatBlazor.Inference.Kernels;
 /// <summary>The integer dot-product instructions a <see cref="Q8MatVec"/> product runs on.</summary>
 public enum Q8Path
 {
-    /// <summary><see cref="Vector{T}"/>: int8 widened to int16, multiplied, widened to int32 and added.</summary>
+    /// <summary>Plain integer arithmetic, for CPUs without AVX2: correct everywhere, several times slower.</summary>
     Portable,
 
     /// <summary>AVX2 vpmaddubsw then vpmaddwd: 32 products per two instructions.</summary>
@@ -28,21 +27,28 @@ public enum Q8Path
 /// accumulator times the two blocks' scales. The integer part is exact on every path, so paths differ only by F32
 /// summation order; the error against the F32 product on the dequantized weights comes only from rounding the
 /// inputs (at most half an input scale per value).</para>
-/// <para>The x86 instructions multiply an unsigned byte by a signed one, so the product x · w is taken as
-/// |x| · (w · sign x): |x| ≤ 127 fits a byte and w · sign x stays in [−127, 127] because neither side is ever −128.
-/// vpmaddubsw then adds pairs into int16 without saturating (2 · 127 · 127 = 32258 &lt; 32767). .NET 10 has no
-/// 512-bit VNNI class, so the VNNI path uses AVX-VNNI's 256-bit vpdpbusd even on AVX-512 machines.</para>
-/// <para>Rows go one at a time (a sequential read, which the hardware prefetcher follows best; at batch 1 the
-/// product is bound by memory); inputs go in groups of up to 4 against each row while it is in L1. Rows are shared
-/// out between <see cref="KernelThreads"/> in chunks, as <see cref="MatVec"/> does.</para>
+/// <para>The weights are interleaved 8 rows at a time (<see cref="Q8Weights"/>): a 256-bit vector holds 4 values of
+/// each of 8 rows, and the input's 4 matching values are broadcast to every lane, so one dot-product instruction
+/// adds 4 terms to each of 8 rows' sums. A block's 8 steps leave the 8 rows' exact block sums in the 8 lanes, which
+/// one convert and one multiply-add by the 8 scales take into the rows' F32 sums: no horizontal additions at all,
+/// and one store of 8 outputs per group.</para>
+/// <para>VNNI's vpdpbusd multiplies unsigned bytes by signed ones: the weights are stored as q + 128, so each lane
+/// comes out 128 · Σx too high, a per-input, per-block number taken off once. AVX2's vpmaddubsw would saturate on
+/// that, so the AVX2 path takes |x| · (q · sign x) instead: |x| ≤ 127 fits a byte, q · sign x stays in [−127, 127]
+/// (neither is ever −128) and pairs add into int16 without saturating (2 · 127 · 127 = 32258 &lt; 32767). .NET 10
+/// has no 512-bit VNNI class, so the VNNI path uses AVX-VNNI's 256-bit form even on AVX-512 machines.</para>
+/// <para>Inputs go in groups of up to 4 against each group's weights while they are in registers. Row groups are
+/// shared out between <see cref="KernelThreads"/> in chunks, as <see cref="MatVec"/> shares rows.</para>
 /// </remarks>
 public static unsafe class Q8MatVec
 {
     private const int BlockSize = Q8Weights.BlockSize;
+    private const int GroupRows = Q8Weights.GroupRows;
+    private const int Steps = BlockSize / 4; // 4 values of each row per 32-byte step
 
-    // Rows are short (576 bytes in smol135), so the hardware prefetcher, which follows each of a row's three
-    // streams (values, scales, sums) separately, keeps too few lines in flight: asking for the row about 4 KB
-    // ahead took the step's 8-bit products from 25–28 GB/s to 32–38 GB/s (2 KB and 8 KB measured close; 14 KB worse).
+    // A row group's blocks are contiguous, but decoding starts a new matrix every few tens of µs and the hardware
+    // prefetcher needs a while to ramp up on each: asking for the weights about 4 KB ahead took the step's 8-bit
+    // products from 25–28 GB/s to 32–38 GB/s (2 KB and 8 KB measured close; 14 KB worse).
     private const int PrefetchBytes = 4096;
 
     // As in MatVec: below this much weight per thread another thread costs more than it saves; chunks of about
@@ -61,6 +67,7 @@ public static unsafe class Q8MatVec
     [ThreadStatic] private static sbyte[]? _inputValues;
     [ThreadStatic] private static byte[]? _inputMagnitudes;
     [ThreadStatic] private static float[]? _inputScales;
+    [ThreadStatic] private static int[]? _inputExcess;
 
     /// <summary>
     /// The fastest path this machine supports, or the one matching <see cref="MatVec.Path"/> where tests override
@@ -89,8 +96,8 @@ public static unsafe class Q8MatVec
     public static void Multiply(Q8Weights w, float* x, float* y, int batch = 1) =>
         Multiply(w, x, y, batch, Path, KernelThreads.Count);
 
-    /// <summary>As the public overload with the path, the thread limit and (if not 0) the rows per work item chosen.</summary>
-    internal static void Multiply(Q8Weights w, float* x, float* y, int batch, Q8Path path, int maxThreads, int chunkRows = 0)
+    /// <summary>As the public overload with the path, the thread limit and (if not 0) the row groups per work item chosen.</summary>
+    internal static void Multiply(Q8Weights w, float* x, float* y, int batch, Q8Path path, int maxThreads, int chunkGroups = 0)
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
@@ -109,287 +116,245 @@ public static unsafe class Q8MatVec
             _inputValues = GC.AllocateUninitializedArray<sbyte>(inputs, pinned: true);
             _inputMagnitudes = GC.AllocateUninitializedArray<byte>(inputs, pinned: true);
             _inputScales = GC.AllocateUninitializedArray<float>(batch * blocks, pinned: true);
+            _inputExcess = GC.AllocateUninitializedArray<int>(batch * blocks, pinned: true);
         }
         var values = (sbyte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_inputValues));
         var magnitudes = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_inputMagnitudes!));
         var scales = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_inputScales));
+        var excess = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_inputExcess!));
         for (var b = 0; b < batch; b++)
             Q8Weights.QuantizeBlocks(x + (long)b * cols, cols, values + (long)b * cols, scales + b * blocks, magnitudes + (long)b * cols);
-        if (path == Q8Path.AvxVnni)
+        for (var i = 0; i < batch * blocks; i++)
         {
-            // VNNI's unsigned operand is x + 128 instead (the byte's top bit flipped); see VnniDot.
-            for (var i = 0; i + Vector256<byte>.Count <= inputs; i += Vector256<byte>.Count)
-                (Vector256.Load((byte*)values + i) ^ Vector256.Create((byte)0x80)).Store(magnitudes + i);
-            for (var i = inputs / Vector256<byte>.Count * Vector256<byte>.Count; i < inputs; i++)
-                magnitudes[i] = (byte)(((byte)values[i]) ^ 0x80);
+            // 128 · Σx of each input block: what the VNNI path's sums over the stored q + 128 come out too high by.
+            var sum = 0;
+            for (var k = 0; k < BlockSize; k++)
+                sum += values[(long)i * BlockSize + k];
+            excess[i] = sum << 7;
         }
 
-        var rowBytes = (long)cols + blocks * sizeof(float);
-        var threads = (int)Math.Clamp(rows * rowBytes / MinWeightBytesPerThread, 1, maxThreads);
-        if (chunkRows <= 0)
+        var groups = w.Groups;
+        var groupBytes = (long)GroupRows * (cols + blocks * sizeof(float));
+        var threads = (int)Math.Clamp(groups * groupBytes / MinWeightBytesPerThread, 1, maxThreads);
+        if (chunkGroups <= 0)
         {
-            var chunkBytes = Math.Clamp(rows * rowBytes / (threads * ChunksPerThread), MinChunkBytes, MaxChunkBytes);
-            chunkRows = threads == 1 ? rows : (int)Math.Max(1, chunkBytes / rowBytes);
+            var chunkBytes = Math.Clamp(groups * groupBytes / (threads * ChunksPerThread), MinChunkBytes, MaxChunkBytes);
+            chunkGroups = threads == 1 ? groups : (int)Math.Max(1, chunkBytes / groupBytes);
         }
 
-        var job = new Job(w.Values, w.Scales, w.Sums, values, magnitudes, scales, y, rows, cols, batch, path, chunkRows);
-        KernelThreads.For((int)(((long)rows + chunkRows - 1) / chunkRows), &RunChunk, &job, threads);
+        var job = new Job(w.Values, w.Scales, values, magnitudes, scales, excess, y, rows, cols, batch, path, chunkGroups);
+        KernelThreads.For((int)(((long)groups + chunkGroups - 1) / chunkGroups), &RunChunk, &job, threads);
     }
 
     // Lives on the dispatching thread's stack for the duration of KernelThreads.For.
     private readonly struct Job(
-        sbyte* w, float* wScales, short* wSums, sbyte* x, byte* xMagnitudes, float* xScales, float* y,
-        int rows, int cols, int batch, Q8Path path, int chunkRows)
+        byte* w, float* wScales, sbyte* x, byte* xMagnitudes, float* xScales, int* xExcess, float* y,
+        int rows, int cols, int batch, Q8Path path, int chunkGroups)
     {
-        public readonly sbyte* W = w, X = x;
-        public readonly short* WSums = wSums;
-        /// <summary>The unsigned operand: |x| for the sign trick, x + 128 on the VNNI path.</summary>
-        public readonly byte* XMagnitudes = xMagnitudes;
+        public readonly byte* W = w, XMagnitudes = xMagnitudes;
+        public readonly sbyte* X = x;
         public readonly float* WScales = wScales, XScales = xScales, Y = y;
-        public readonly int Rows = rows, Cols = cols, Batch = batch, ChunkRows = chunkRows;
+        public readonly int* XExcess = xExcess;
+        public readonly int Rows = rows, Cols = cols, Batch = batch, ChunkGroups = chunkGroups;
         public readonly Q8Path Path = path;
     }
 
     private static void RunChunk(void* state, int chunk)
     {
         var job = (Job*)state;
-        var first = (int)Math.Min((long)chunk * job->ChunkRows, job->Rows);
-        var end = (int)Math.Min((long)first + job->ChunkRows, job->Rows);
+        var groups = (job->Rows + GroupRows - 1) / GroupRows;
+        var first = (int)Math.Min((long)chunk * job->ChunkGroups, groups);
+        var end = (int)Math.Min((long)first + job->ChunkGroups, groups);
         switch (job->Path)
         {
             case Q8Path.AvxVnni:
-                Rows<VnniDot>(job, first, end);
+                Groups<VnniDot>(job, first, end);
                 break;
             case Q8Path.Avx2:
-                Rows<Avx2Dot>(job, first, end);
+                Groups<Avx2Dot>(job, first, end);
                 break;
             default:
-                Rows<PortableDot>(job, first, end);
+                Groups<PortableDot>(job, first, end);
                 break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows<TDot>(Job* job, int first, int end) where TDot : IDot
+    private static void Groups<TDot>(Job* job, int first, int end) where TDot : IDot
     {
-        var cols = job->Cols;
-        var blocks = cols / BlockSize;
-        var ahead = (PrefetchBytes + cols - 1) / cols;
-        for (var row = first; row < end; row++)
-        {
-            if (Sse.IsSupported && row + ahead < end)
-            {
-                var values = (byte*)(job->W + (nint)(row + ahead) * cols);
-                for (var offset = 0; offset < cols; offset += 64)
-                    Sse.Prefetch0(values + offset);
-                Sse.Prefetch0(job->WScales + (nint)(row + ahead) * blocks);
-                Sse.Prefetch0(job->WSums + (nint)(row + ahead) * blocks);
-            }
+        for (var group = first; group < end; group++)
             for (var b = 0; b < job->Batch;)
             {
                 var left = job->Batch - b;
                 if (left >= 4)
-                    b += TDot.Row<Four>(job, row, b);
+                    b += TDot.Group<Four>(job, group, b);
                 else if (left == 3)
-                    b += TDot.Row<Three>(job, row, b);
+                    b += TDot.Group<Three>(job, group, b);
                 else if (left == 2)
-                    b += TDot.Row<Two>(job, row, b);
+                    b += TDot.Group<Two>(job, group, b);
                 else
-                    b += TDot.Row<One>(job, row, b);
+                    b += TDot.Group<One>(job, group, b);
             }
-        }
     }
 
-    /// <summary>One row against <c>TBatch</c> inputs from input b on; returns how many it did.</summary>
+    /// <summary>One row group against <c>TBatch</c> inputs from input b on; returns how many it did.</summary>
     private interface IDot
     {
-        static abstract int Row<TBatch>(Job* job, int row, int b) where TBatch : ICount;
+        static abstract int Group<TBatch>(Job* job, int group, int b) where TBatch : ICount;
     }
 
-    /// <summary>The 256-bit paths: they differ only in how one block's 32 products become 8 int32 sums.</summary>
-    private interface IBlockDot
+    /// <summary>The 256-bit paths differ only in how one step's 32 products are added into the 8 lanes.</summary>
+    private interface IStepDot
     {
         /// <summary>
-        /// True: the unsigned operand is x + 128 and the weights go in as they are, so one block's sum comes out
-        /// 128 · Σw too high, which the caller takes off. False: |x| against w · sign x.
+        /// sums + the step's products: lane l gets Σi w[l, i] · x[i] over the 4 values, from the stored weights (q + 128)
+        /// and the input's 4 values as one int, their magnitudes likewise.
         /// </summary>
-        static abstract bool Offset { get; }
+        static abstract Vector256<int> Add(Vector256<int> sums, Vector256<byte> weights, int x, int magnitudes);
 
-        static abstract Vector256<int> Dot(Vector256<byte> unsignedX, Vector256<sbyte> w);
+        /// <summary>True when the sums come out 128 · Σx too high (the stored offset left in).</summary>
+        static abstract bool Offset { get; }
     }
 
-    /// <summary>
-    /// vpdpbusd takes the weights as they are and x + 128 (0..254, a byte): no per-input sign step and no separate
-    /// magnitudes, 2 loads and 1 instruction per block and input. 255 · 127 · 4 fits the int32 lanes; the offset,
-    /// 128 · Σw, comes from each block's sum stored beside the weights (<see cref="Q8Weights.Sums"/>).
-    /// </summary>
-    private readonly struct VnniDot : IDot, IBlockDot
+    private readonly struct VnniDot : IDot, IStepDot
     {
         public static bool Offset => true;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Dot(Vector256<byte> unsignedX, Vector256<sbyte> w) =>
-            AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, unsignedX, w);
+        public static Vector256<int> Add(Vector256<int> sums, Vector256<byte> weights, int x, int magnitudes) =>
+            AvxVnni.MultiplyWideningAndAdd(sums, weights, Vector256.Create(x).AsSByte());
 
-        public static int Row<TBatch>(Job* job, int row, int b) where TBatch : ICount => Row256<VnniDot, TBatch>(job, row, b);
+        public static int Group<TBatch>(Job* job, int group, int b) where TBatch : ICount => Group256<VnniDot, TBatch>(job, group, b);
     }
 
-    private readonly struct Avx2Dot : IDot, IBlockDot
+    private readonly struct Avx2Dot : IDot, IStepDot
     {
-        // vpmaddubsw adds pairs into int16 with saturation: (x + 128) · w would overflow it, |x| · (w · sign x) cannot.
         public static bool Offset => false;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Dot(Vector256<byte> xMagnitudes, Vector256<sbyte> signedW) =>
-            Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(xMagnitudes, signedW), Vector256<short>.One);
+        public static Vector256<int> Add(Vector256<int> sums, Vector256<byte> weights, int x, int magnitudes)
+        {
+            var signed = Avx2.Sign((weights ^ Vector256.Create((byte)0x80)).AsSByte(), Vector256.Create(x).AsSByte());
+            var pairs = Avx2.MultiplyAddAdjacent(Vector256.Create(magnitudes).AsByte(), signed);
+            return sums + Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
+        }
 
-        public static int Row<TBatch>(Job* job, int row, int b) where TBatch : ICount => Row256<Avx2Dot, TBatch>(job, row, b);
+        public static int Group<TBatch>(Job* job, int group, int b) where TBatch : ICount => Group256<Avx2Dot, TBatch>(job, group, b);
     }
 
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Row256<TDot, TBatch>(Job* job, int row, int b)
-        where TDot : IBlockDot
+    private static int Group256<TDot, TBatch>(Job* job, int group, int b)
+        where TDot : IStepDot
         where TBatch : ICount
     {
         var (rows, cols) = (job->Rows, job->Cols);
         var blocks = cols / BlockSize;
-        var w = job->W + (nint)row * cols;
-        var wScales = job->WScales + (nint)row * blocks;
-        var wSums = job->WSums + (nint)row * blocks;
+        var w = job->W + (nint)group * blocks * Q8Weights.GroupBlockBytes;
+        var wScales = job->WScales + (nint)group * blocks * GroupRows;
+        var end = job->W + (nint)(rows + GroupRows - 1) / GroupRows * blocks * Q8Weights.GroupBlockBytes;
+        // Input k's values, magnitudes, scales and offsets: x0 + k·cols, m0 + k·cols, s0 + k·blocks, e0 + k·blocks.
         var offset = (nint)b * cols;
-        // Input k's values, magnitudes and scales: x0 + k·cols, m0 + k·cols, s0 + k·blocks.
         sbyte* x0 = job->X + offset, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         byte* m0 = job->XMagnitudes + offset, m1 = m0 + cols, m2 = m1 + cols, m3 = m2 + cols;
         float* s0 = job->XScales + (nint)b * blocks, s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
+        int* e0 = job->XExcess + (nint)b * blocks, e1 = e0 + blocks, e2 = e1 + blocks, e3 = e2 + blocks;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        var block = 0;
-        for (; block + 8 <= blocks; block += 8)
+        for (var block = 0; block < blocks; block++, w += Q8Weights.GroupBlockBytes)
         {
+            if (Sse.IsSupported && w + PrefetchBytes < end)
+                for (var line = 0; line < Q8Weights.GroupBlockBytes; line += 64)
+                    Sse.Prefetch0(w + PrefetchBytes + line);
             var c = block * BlockSize;
-            var scales = Vector256.Load(wScales + block);
-            // 128 · Σw per block, what the VNNI path's sums come out too high by.
-            var excess = TDot.Offset ? Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(wSums + block), 7) : default;
-            a0 = Add8<TDot>(w + c, scales, excess, x0 + c, m0 + c, s0 + block, a0);
-            if (TBatch.Value > 1) a1 = Add8<TDot>(w + c, scales, excess, x1 + c, m1 + c, s1 + block, a1);
-            if (TBatch.Value > 2) a2 = Add8<TDot>(w + c, scales, excess, x2 + c, m2 + c, s2 + block, a2);
-            if (TBatch.Value > 3) a3 = Add8<TDot>(w + c, scales, excess, x3 + c, m3 + c, s3 + block, a3);
-        }
-        for (; block < blocks; block++)
-        {
-            var c = block * BlockSize;
-            var weights = Vector256.Load(w + c);
-            var scale = wScales[block];
-            var excess = TDot.Offset ? wSums[block] << 7 : 0;
-            a0 = Add<TDot>(weights, scale, excess, x0 + c, m0 + c, s0[block], a0);
-            if (TBatch.Value > 1) a1 = Add<TDot>(weights, scale, excess, x1 + c, m1 + c, s1[block], a1);
-            if (TBatch.Value > 2) a2 = Add<TDot>(weights, scale, excess, x2 + c, m2 + c, s2[block], a2);
-            if (TBatch.Value > 3) a3 = Add<TDot>(weights, scale, excess, x3 + c, m3 + c, s3[block], a3);
+            // Two sums per input for one input alone, so consecutive steps do not wait on each other.
+            Vector256<int> d0 = default, d0b = default, d1 = default, d2 = default, d3 = default;
+            for (var step = 0; step < Steps; step++)
+            {
+                var weights = Vector256.Load(w + step * 32);
+                var i = c + step * 4;
+                if (TBatch.Value == 1 && (step & 1) == 1)
+                    d0b = TDot.Add(d0b, weights, *(int*)(x0 + i), *(int*)(m0 + i));
+                else
+                    d0 = TDot.Add(d0, weights, *(int*)(x0 + i), *(int*)(m0 + i));
+                if (TBatch.Value > 1) d1 = TDot.Add(d1, weights, *(int*)(x1 + i), *(int*)(m1 + i));
+                if (TBatch.Value > 2) d2 = TDot.Add(d2, weights, *(int*)(x2 + i), *(int*)(m2 + i));
+                if (TBatch.Value > 3) d3 = TDot.Add(d3, weights, *(int*)(x3 + i), *(int*)(m3 + i));
+            }
+            var scales = Vector256.Load(wScales + block * GroupRows);
+            if (TBatch.Value == 1) d0 += d0b;
+            a0 = Scale<TDot>(d0, scales, s0[block], e0[block], a0);
+            if (TBatch.Value > 1) a1 = Scale<TDot>(d1, scales, s1[block], e1[block], a1);
+            if (TBatch.Value > 2) a2 = Scale<TDot>(d2, scales, s2[block], e2[block], a2);
+            if (TBatch.Value > 3) a3 = Scale<TDot>(d3, scales, s3[block], e3[block], a3);
         }
 
-        var y = job->Y + (nint)b * rows + row;
-        y[0] = Vector256.Sum(a0);
-        if (TBatch.Value > 1) y[rows] = Vector256.Sum(a1);
-        if (TBatch.Value > 2) y[2 * rows] = Vector256.Sum(a2);
-        if (TBatch.Value > 3) y[3 * rows] = Vector256.Sum(a3);
+        var first = group * GroupRows;
+        var y = job->Y + (nint)b * rows + first;
+        Store(a0, y, rows - first);
+        if (TBatch.Value > 1) Store(a1, y + rows, rows - first);
+        if (TBatch.Value > 2) Store(a2, y + 2 * rows, rows - first);
+        if (TBatch.Value > 3) Store(a3, y + 3 * rows, rows - first);
         return TBatch.Value;
     }
 
-    /// <summary>
-    /// sum + (wScale · xScale) · (exact integer dot) for 8 consecutive blocks, lane k for block k. Scaling one block
-    /// at a time costs a convert, a scalar product, a broadcast and a multiply-add each; here the 8 blocks' 8-lane
-    /// sums are folded into one vector (6 horizontal adds, 2 lane swaps, 1 add) and scaled by one multiply and one
-    /// multiply-add: about 15 instructions for 8 blocks instead of 40, the difference between bound by instructions
-    /// and bound by memory.
-    /// </summary>
+    /// <summary>sum + (the 8 rows' exact block sums, less the offset) · their scales · the input block's scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Add8<TDot>(sbyte* w, Vector256<float> wScales, Vector256<int> excess, sbyte* x, byte* magnitudes, float* xScales, Vector256<float> sum)
-        where TDot : IBlockDot
+    private static Vector256<float> Scale<TDot>(Vector256<int> dots, Vector256<float> wScales, float xScale, int excess, Vector256<float> sum)
+        where TDot : IStepDot
     {
-        var d0 = BlockDot<TDot>(w, x, magnitudes, 0);
-        var d1 = BlockDot<TDot>(w, x, magnitudes, 1);
-        var d2 = BlockDot<TDot>(w, x, magnitudes, 2);
-        var d3 = BlockDot<TDot>(w, x, magnitudes, 3);
-        var d4 = BlockDot<TDot>(w, x, magnitudes, 4);
-        var d5 = BlockDot<TDot>(w, x, magnitudes, 5);
-        var d6 = BlockDot<TDot>(w, x, magnitudes, 6);
-        var d7 = BlockDot<TDot>(w, x, magnitudes, 7);
-        // Within each 128-bit half, hadd(hadd(d0, d1), hadd(d2, d3)) holds [d0, d1, d2, d3] summed over that half's
-        // four lanes; adding the two halves gives each block's whole sum.
-        var first = Avx2.HorizontalAdd(Avx2.HorizontalAdd(d0, d1), Avx2.HorizontalAdd(d2, d3));
-        var second = Avx2.HorizontalAdd(Avx2.HorizontalAdd(d4, d5), Avx2.HorizontalAdd(d6, d7));
-        var dots = Avx2.Permute2x128(first, second, 0x20) + Avx2.Permute2x128(first, second, 0x31);
         if (TDot.Offset)
-            dots -= excess;
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dots), wScales * Vector256.Load(xScales), sum);
+            dots -= Vector256.Create(excess);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dots), wScales * Vector256.Create(xScale), sum);
     }
 
+    /// <summary>A group's 8 outputs, or as many as there are rows left in a padded last group.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> BlockDot<TDot>(sbyte* w, sbyte* x, byte* unsignedX, int block) where TDot : IBlockDot
+    private static void Store(Vector256<float> outputs, float* y, int left)
     {
-        var weights = Vector256.Load(w + block * BlockSize);
-        return TDot.Dot(Vector256.Load(unsignedX + block * BlockSize), TDot.Offset ? weights : Avx2.Sign(weights, Vector256.Load(x + block * BlockSize)));
-    }
-
-    /// <summary>sum + (wScale · xScale) · (the block's exact integer dot product), in 8 lanes (with the offset, in lane 0).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Add<TDot>(Vector256<sbyte> weights, float wScale, int excess, sbyte* x, byte* unsignedX, float xScale, Vector256<float> sum)
-        where TDot : IBlockDot
-    {
-        var dot = TDot.Dot(Vector256.Load(unsignedX), TDot.Offset ? weights : Avx2.Sign(weights, Vector256.Load(x)));
-        // With the offset each lane is ~128 times the true terms: sum as integers, exactly, before any rounding.
-        if (TDot.Offset)
-            dot = Vector256.CreateScalar(Vector256.Sum(dot) - excess);
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Vector256.Create(wScale * xScale), sum);
+        if (left >= GroupRows)
+        {
+            outputs.Store(y);
+            return;
+        }
+        for (var l = 0; l < left; l++)
+            y[l] = outputs.GetElement(l);
     }
 
     private readonly struct PortableDot : IDot
     {
         [SkipLocalsInit]
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static int Row<TBatch>(Job* job, int row, int b) where TBatch : ICount
+        public static int Group<TBatch>(Job* job, int group, int b) where TBatch : ICount
         {
             var (rows, cols) = (job->Rows, job->Cols);
             var blocks = cols / BlockSize;
-            var w = job->W + (nint)row * cols;
-            var wScales = job->WScales + (nint)row * blocks;
+            var sums = stackalloc float[GroupRows];
             for (var k = 0; k < TBatch.Value; k++)
             {
                 var x = job->X + (nint)(b + k) * cols;
                 var xScales = job->XScales + (nint)(b + k) * blocks;
-                var sum = Vector<float>.Zero;
+                new Span<float>(sums, GroupRows).Clear();
                 for (var block = 0; block < blocks; block++)
                 {
-                    var c = block * BlockSize;
-                    sum += Vector.ConvertToSingle(BlockDot(w + c, x + c)) * (wScales[block] * xScales[block]);
+                    var chunk = job->W + ((nint)group * blocks + block) * Q8Weights.GroupBlockBytes;
+                    var scales = job->WScales + ((nint)group * blocks + block) * GroupRows;
+                    for (var lane = 0; lane < GroupRows; lane++)
+                    {
+                        var dot = 0;
+                        for (var step = 0; step < Steps; step++)
+                        {
+                            var w = chunk + step * GroupRows * 4 + lane * 4;
+                            var xs = x + block * BlockSize + step * 4;
+                            dot += (w[0] - 128) * xs[0] + (w[1] - 128) * xs[1] + (w[2] - 128) * xs[2] + (w[3] - 128) * xs[3];
+                        }
+                        sums[lane] += dot * (scales[lane] * xScales[block]);
+                    }
                 }
-                job->Y[(nint)(b + k) * rows + row] = Vector.Sum(sum);
+                var first = group * GroupRows;
+                for (var lane = 0; lane < Math.Min(GroupRows, rows - first); lane++)
+                    job->Y[(nint)(b + k) * rows + first + lane] = sums[lane];
             }
             return TBatch.Value;
-        }
-
-        /// <summary>One block's 32 products, summed into the lanes of a Vector&lt;int&gt;: int8 · int8 fits int16.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector<int> BlockDot(sbyte* w, sbyte* x)
-        {
-            var sum = Vector<int>.Zero;
-            if (Vector<sbyte>.Count > BlockSize)
-            {
-                // A vector wider than a block (Vector<T> set to 512 bits): one lane carries the whole dot.
-                var dot = 0;
-                for (var i = 0; i < BlockSize; i++)
-                    dot += w[i] * x[i];
-                return sum.WithElement(0, dot);
-            }
-            for (var i = 0; i < BlockSize; i += Vector<sbyte>.Count)
-            {
-                Vector.Widen(Vector.Load(w + i), out var wLow, out var wHigh);
-                Vector.Widen(Vector.Load(x + i), out var xLow, out var xHigh);
-                Vector.Widen(wLow * xLow, out var p0, out var p1);
-                Vector.Widen(wHigh * xHigh, out var p2, out var p3);
-                sum += p0 + p1 + (p2 + p3);
-            }
-            return sum;
         }
     }
 }

@@ -6,22 +6,33 @@ namespace ChatBlazor.Inference.Kernels;
 
 /// <summary>
 /// A weight matrix in 8 bits: each row split into blocks of <see cref="BlockSize"/> columns, each block stored as
-/// int8 values q with one F32 scale s, w ≈ q · s (llama.cpp's Q8_0 layout, rows contiguous, scales in a parallel
-/// array). About 1.1 bytes per weight against 2 for BF16 and 4 for F32.
+/// int8 values q with one F32 scale s, w ≈ q · s (llama.cpp's Q8_0 rule). About 1.1 bytes per weight against 2 for
+/// BF16 and 4 for F32.
 /// </summary>
 /// <remarks>
-/// Symmetric rounding: s = max|w| / 127 and q = round(w · 127 / max|w|), so q stays in [−127, 127] (never −128,
+/// <para>Symmetric rounding: s = max|w| / 127 and q = round(w · 127 / max|w|), so q stays in [−127, 127] (never −128,
 /// which the kernels' sign trick relies on) and every weight is off by at most s / 2. The same rule quantizes the
-/// activations in <see cref="Q8MatVec"/>, through <see cref="QuantizeBlocks"/>.
+/// activations in <see cref="Q8MatVec"/>, through <see cref="QuantizeBlocks"/>.</para>
+/// <para>Rows are stored in groups of <see cref="GroupRows"/>, interleaved so that a 256-bit vector of 32 bytes holds
+/// 4 consecutive values of each of the 8 rows: for row group g and column block b, 256 bytes hold 8 such steps, step
+/// t carrying columns 32b + 4t .. 32b + 4t + 3 of row 8g + l at bytes 4l .. 4l + 3. A dot-product instruction then
+/// leaves each row's sum in its own 32-bit lane, so a block's 8 row sums come out of 8 instructions with no
+/// horizontal additions, and the 8 scales of a block sit side by side. Values are kept as q + 128 in unsigned bytes
+/// (VNNI's unsigned operand). A last group short of 8 rows is padded with zero rows.</para>
 /// </remarks>
 public sealed unsafe class Q8Weights
 {
     public const int BlockSize = 32;
 
+    /// <summary>Rows interleaved together: one 32-bit lane each in a 256-bit vector.</summary>
+    public const int GroupRows = 8;
+
+    /// <summary>Bytes of one row group's block: 8 rows × 32 values.</summary>
+    internal const int GroupBlockBytes = GroupRows * BlockSize;
+
     // Pinned, so the addresses below stay valid for the kernels without fixing them on every call.
-    private readonly sbyte[] _values; // rows × cols
-    private readonly float[] _scales; // rows × cols / BlockSize
-    private readonly short[] _sums;   // rows × cols / BlockSize: Σq of each block, for the VNNI kernel's offset
+    private readonly byte[] _values;  // groups × blocks × 256, interleaved as above
+    private readonly float[] _scales; // groups × blocks × 8: a block's scales for the group's 8 rows
 
     private Q8Weights(int rows, int cols)
     {
@@ -29,46 +40,72 @@ public sealed unsafe class Q8Weights
         if (cols <= 0 || cols % BlockSize != 0)
             throw new ArgumentException($"8-bit weights need a positive multiple of {BlockSize} columns, got {cols}");
         (Rows, Cols) = (rows, cols);
-        _values = GC.AllocateUninitializedArray<sbyte>(checked(rows * cols), pinned: true);
-        _scales = GC.AllocateUninitializedArray<float>(rows * (cols / BlockSize), pinned: true);
-        _sums = GC.AllocateUninitializedArray<short>(rows * (cols / BlockSize), pinned: true);
-        Values = (sbyte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_values));
+        Groups = (rows + GroupRows - 1) / GroupRows;
+        _values = GC.AllocateUninitializedArray<byte>(checked(Groups * GroupRows * cols), pinned: true);
+        _scales = GC.AllocateUninitializedArray<float>(Groups * GroupRows * (cols / BlockSize), pinned: true);
+        Values = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_values));
         Scales = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_scales));
-        Sums = (short*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_sums));
     }
 
     public int Rows { get; }
 
     public int Cols { get; }
 
-    /// <summary>The memory the matrix takes: one byte per weight and 6 per block.</summary>
-    public long Bytes => _values.LongLength + _scales.LongLength * sizeof(float) + _sums.LongLength * sizeof(short);
+    /// <summary>Row groups of <see cref="GroupRows"/>, the last one padded.</summary>
+    public int Groups { get; }
 
-    internal sbyte* Values { get; }
+    /// <summary>The memory the matrix takes: one byte per weight and 4 per block, padding rows included.</summary>
+    public long Bytes => _values.LongLength + _scales.LongLength * sizeof(float);
 
+    /// <summary>The interleaved values, q + 128.</summary>
+    internal byte* Values { get; }
+
+    /// <summary>The scales, [group][block][row in group].</summary>
     internal float* Scales { get; }
 
-    /// <summary>Each block's Σq (at most 32 · 127 in magnitude).</summary>
-    internal short* Sums { get; }
+    /// <summary>Where w[row, col]'s byte is among <see cref="Values"/>, for a matrix of cols columns.</summary>
+    internal static long Offset(int row, int col, int cols) =>
+        ((long)(row / GroupRows) * (cols / BlockSize) + col / BlockSize) * GroupBlockBytes
+        + col % BlockSize / 4 * (GroupRows * 4) + row % GroupRows * 4 + col % 4;
+
+    /// <summary>The quantized value q of w[row, col].</summary>
+    internal sbyte Value(int row, int col) => (sbyte)(Values[Offset(row, col, Cols)] - 128);
+
+    /// <summary>The scale of the block of row <paramref name="row"/> that holds column block <paramref name="block"/>.</summary>
+    internal float Scale(int row, int block) =>
+        Scales[((long)(row / GroupRows) * (Cols / BlockSize) + block) * GroupRows + row % GroupRows];
 
     /// <summary>Quantizes a row-major rows × cols F32 matrix; cols must be a multiple of <see cref="BlockSize"/>.</summary>
     public static Q8Weights Quantize(float* source, int rows, int cols)
     {
         var q8 = new Q8Weights(rows, cols);
         var blocks = cols / BlockSize;
-        // Loading a model quantizes ~100 M weights or more: share the rows out.
-        Parallel.For(0, rows, row =>
+        // Loading a model quantizes ~100 M weights or more: share the row groups out.
+        Parallel.For(0, q8.Groups, () => (new sbyte[cols], new float[blocks]), (group, _, scratch) =>
         {
-            var values = q8.Values + (long)row * cols;
-            QuantizeBlocks(source + (long)row * cols, cols, values, q8.Scales + (long)row * blocks);
-            for (var block = 0; block < blocks; block++)
+            var (values, scales) = scratch;
+            for (var lane = 0; lane < GroupRows; lane++)
             {
-                var sum = 0;
-                for (var i = 0; i < BlockSize; i++)
-                    sum += values[block * BlockSize + i];
-                q8.Sums[(long)row * blocks + block] = (short)sum;
+                var row = group * GroupRows + lane;
+                if (row < rows)
+                    fixed (sbyte* v = values)
+                    fixed (float* s = scales)
+                        QuantizeBlocks(source + (long)row * cols, cols, v, s);
+                else
+                {
+                    Array.Clear(values);
+                    Array.Clear(scales);
+                }
+                for (var block = 0; block < blocks; block++)
+                {
+                    var chunk = q8.Values + ((long)group * blocks + block) * GroupBlockBytes + lane * 4;
+                    for (var i = 0; i < BlockSize; i++)
+                        chunk[i / 4 * (GroupRows * 4) + i % 4] = (byte)(values[block * BlockSize + i] + 128);
+                    q8.Scales[((long)group * blocks + block) * GroupRows + lane] = scales[block];
+                }
             }
-        });
+            return scratch;
+        }, _ => { });
         return q8;
     }
 
@@ -129,21 +166,27 @@ public sealed unsafe class Q8Weights
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
         if (destination.Length < Cols)
             throw new ArgumentException($"the destination holds {destination.Length} values, the row {Cols}");
-        var values = Values + (long)row * Cols;
-        var scales = Scales + (long)row * (Cols / BlockSize);
         fixed (float* output = destination)
-            for (var block = 0; block < Cols / BlockSize; block++)
-            {
-                // 32 int8 → 4 × 8 F32, times the block's scale (prefill widens whole matrices this way).
-                var c = block * BlockSize;
-                var scale = Vector256.Create(scales[block]);
-                var (low, high) = Vector256.Widen(Vector256.Load(values + c));
-                var (a, b) = Vector256.Widen(low);
-                var (d, e) = Vector256.Widen(high);
-                (Vector256.ConvertToSingle(a) * scale).Store(output + c);
-                (Vector256.ConvertToSingle(b) * scale).Store(output + c + 8);
-                (Vector256.ConvertToSingle(d) * scale).Store(output + c + 16);
-                (Vector256.ConvertToSingle(e) * scale).Store(output + c + 24);
-            }
+            WidenRow(Values, Scales, row, Cols, output, 1);
+    }
+
+    /// <summary>
+    /// Row <paramref name="row"/> of a matrix of <paramref name="cols"/> columns in this layout, q · s, written to
+    /// destination[c · stride]: the one widening every caller shares (decoding's embeddings, prefill's packing), so a
+    /// prefill equals a product over the widened matrix.
+    /// </summary>
+    internal static void WidenRow(byte* values, float* scales, int row, int cols, float* destination, int stride)
+    {
+        var blocks = cols / BlockSize;
+        var (group, lane) = (row / GroupRows, row % GroupRows);
+        for (var block = 0; block < blocks; block++)
+        {
+            var chunk = values + ((long)group * blocks + block) * GroupBlockBytes + lane * 4;
+            var scale = scales[((long)group * blocks + block) * GroupRows + lane];
+            var output = destination + (long)block * BlockSize * stride;
+            for (var step = 0; step < BlockSize / 4; step++)
+                for (var i = 0; i < 4; i++)
+                    output[(step * 4 + i) * stride] = (sbyte)(chunk[step * GroupRows * 4 + i] - 128) * scale;
+        }
     }
 }

@@ -56,11 +56,11 @@ public unsafe class Q8MatVecTests
                 var max = 0f;
                 foreach (var v in original)
                     max = Math.Max(max, Math.Abs(v));
-                var scale = q8.Scales[r * 3 + block];
+                var scale = q8.Scale(r, block);
                 Assert.Equal(max / 127, scale);
                 for (var i = 0; i < 32; i++)
                 {
-                    var q = q8.Values[r * 96 + block * 32 + i];
+                    var q = q8.Value(r, block * 32 + i);
                     Assert.InRange(q, -127, 127);
                     Assert.Equal(q * scale, row[block * 32 + i]);
                     // Half a step, plus the F32 rounding of w · 127 / max before it is rounded to an integer.
@@ -71,8 +71,8 @@ public unsafe class Q8MatVecTests
                 }
             }
         }
-        Assert.Equal(0f, q8.Scales[3]);
-        Assert.All(Enumerable.Range(96, 32), c => Assert.Equal(0, q8.Values[c]));
+        Assert.Equal(0f, q8.Scale(1, 0));
+        Assert.All(Enumerable.Range(0, 32), c => Assert.Equal(0, q8.Value(1, c)));
     }
 
     [Theory]
@@ -107,8 +107,8 @@ public unsafe class Q8MatVecTests
                 {
                     long dot = 0;
                     for (var i = block * 32; i < block * 32 + 32; i++)
-                        dot += q8.Values[(long)r * cols + i] * (long)xq[i];
-                    var term = (double)q8.Scales[r * blocks + block] * xs[block] * dot;
+                        dot += q8.Value(r, i) * (long)xq[i];
+                    var term = (double)q8.Scale(r, block) * xs[block] * dot;
                     expected += term;
                     magnitude += Math.Abs(term);
                 }
@@ -179,10 +179,10 @@ public unsafe class Q8MatVecTests
     }
 
     [Theory]
-    [InlineData(1001, 3, 1)]  // 1001 one-row items over 3 threads
-    [InlineData(1001, 2, 7)]  // 143 items of 7 rows
-    [InlineData(9, 8, 1)]     // more threads than items
-    public void RowsSharedOutInAwkwardChunksAreEachComputedOnce(int rows, int threads, int chunkRows)
+    [InlineData(1001, 3, 1)]  // 126 one-group items (the last group 1 row) over 3 threads
+    [InlineData(1001, 2, 7)]  // 18 items of 7 groups
+    [InlineData(17, 8, 1)]    // more threads than items
+    public void RowGroupsSharedOutInAwkwardChunksAreEachComputedOnce(int rows, int threads, int chunkGroups)
     {
         const int cols = 64, batch = 3;
         var random = new Random(rows);
@@ -190,7 +190,7 @@ public unsafe class Q8MatVecTests
         var x = Values(random, batch * cols);
 
         var whole = Multiply(q8, x, batch, Q8Path.Portable, threads: 1);
-        var chunked = Multiply(q8, x, batch, Q8Path.Portable, threads, chunkRows);
+        var chunked = Multiply(q8, x, batch, Q8Path.Portable, threads, chunkGroups);
 
         Assert.Equal(whole, chunked);
     }
@@ -227,11 +227,11 @@ public unsafe class Q8MatVecTests
         return (values, scales);
     }
 
-    private static float[] Multiply(Q8Weights q8, float[] x, int batch, Q8Path path, int threads, int chunkRows = 0)
+    private static float[] Multiply(Q8Weights q8, float[] x, int batch, Q8Path path, int threads, int chunkGroups = 0)
     {
         var y = new float[batch * q8.Rows];
         fixed (float* xp = x, yp = y)
-            Q8MatVec.Multiply(q8, xp, yp, batch, path, threads, chunkRows);
+            Q8MatVec.Multiply(q8, xp, yp, batch, path, threads, chunkGroups);
         return y;
     }
 }
