@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using ChatBlazor.Inference.Contracts;
 
 namespace ChatBlazor.Inference.Sampling;
@@ -29,10 +30,10 @@ public sealed class Sampler
         if (_work.Length != logits.Length)
             _work = new float[logits.Length];
         var work = _work.AsSpan();
-        logits.CopyTo(work);
 
         // Reported log-probabilities are the model's own, before any of the request's adjustments.
-        var top = _params.TopLogprobs is { } n ? TopLogprobs(logits, n) : null;
+        var top = _params.TopLogprobs is { } n ? TopLogprobs(logits, n, LogSumExp(logits, work)) : null;
+        logits.CopyTo(work);
 
         if (_params.LogitBias is { } bias)
             foreach (var (id, value) in bias)
@@ -45,7 +46,7 @@ public sealed class Sampler
                 work[id] -= (float)(count * _params.FrequencyPenalty + _params.PresencePenalty);
 
         var chosen = _params.Temperature == 0 ? ArgMax(work) : Draw(work);
-        return new SampledToken(chosen, LogSoftmaxAt(logits, chosen), top);
+        return new SampledToken(chosen, logits[chosen] - LogSumExp(logits, work), top);
     }
 
     /// <summary>Records the token as part of the completion, for the penalties of later steps.</summary>
@@ -56,27 +57,17 @@ public sealed class Sampler
     }
 
     /// <summary>Highest logit; the lowest id wins a tie, as reference implementations do.</summary>
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-            if (values[i] > values[best])
-                best = i;
-        return best;
-    }
+    private static int ArgMax(ReadOnlySpan<float> values) => TensorPrimitives.IndexOfMax(values);
 
     private int Draw(Span<float> logits)
     {
-        var temperature = (float)_params.Temperature;
-        var max = float.NegativeInfinity;
-        foreach (var l in logits)
-            max = Math.Max(max, l);
-
-        // Probabilities up to a common factor; exp(-inf) = 0 removes banned tokens.
+        // Probabilities up to a common factor; exp(-inf) = 0 removes banned tokens. Vectorized: the vocabulary is
+        // 50–150 thousand entries, and a scalar pass per sequence per step cost more than a batched decoding step.
         var probabilities = logits;
-        double sum = 0;
-        for (var i = 0; i < probabilities.Length; i++)
-            sum += probabilities[i] = MathF.Exp((logits[i] - max) / temperature);
+        TensorPrimitives.Subtract(logits, TensorPrimitives.Max(logits), probabilities);
+        TensorPrimitives.Divide(probabilities, (float)_params.Temperature, probabilities);
+        TensorPrimitives.Exp(probabilities, probabilities);
+        double sum = TensorPrimitives.Sum(probabilities);
 
         if (_params.MinP > 0)
         {
@@ -137,22 +128,20 @@ public sealed class Sampler
         return total;
     }
 
-    private static float LogSoftmaxAt(ReadOnlySpan<float> logits, int id) => logits[id] - LogSumExp(logits);
-
-    private static float LogSumExp(ReadOnlySpan<float> logits)
+    /// <summary>
+    /// log Σ exp(logits), using <paramref name="scratch"/>. Every token's reported log-probability needs it: done one
+    /// value at a time in doubles, it took 0.5 ms of a 49k vocabulary, 8 ms of every 16-sequence step.
+    /// </summary>
+    private static float LogSumExp(ReadOnlySpan<float> logits, Span<float> scratch)
     {
-        var max = float.NegativeInfinity;
-        foreach (var l in logits)
-            max = Math.Max(max, l);
-        double sum = 0;
-        foreach (var l in logits)
-            sum += Math.Exp(l - max);
-        return max + (float)Math.Log(sum);
+        var max = TensorPrimitives.Max(logits);
+        TensorPrimitives.Subtract(logits, max, scratch);
+        TensorPrimitives.Exp(scratch, scratch);
+        return max + MathF.Log(TensorPrimitives.Sum(scratch));
     }
 
-    private static List<TopToken> TopLogprobs(ReadOnlySpan<float> logits, int n)
+    private static List<TopToken> TopLogprobs(ReadOnlySpan<float> logits, int n, float norm)
     {
-        var norm = LogSumExp(logits);
         var top = new List<TopToken>(n + 1);
         for (var i = 0; i < logits.Length; i++)
         {
