@@ -84,6 +84,45 @@ public sealed unsafe class DecodeBench(ITestOutputHelper output)
         }
     }
 
+    /// <summary>A decoding step of 16 sequences at 160 positions each, as the serving benchmark's 16 concurrent requests run.</summary>
+    [Theory]
+    [InlineData(WeightType.F32)]
+    [InlineData(WeightType.Q8)]
+    public void SmolStepOf16(WeightType type)
+    {
+        KernelThreads.Count = Environment.ProcessorCount;
+        var directory = Directory.CreateTempSubdirectory("decode-bench-").FullName;
+        try
+        {
+            Inference.Cli.InitRandomCommand.Run(new Inference.Cli.Args(["--preset", "smol135", "--out", directory]));
+            var model = LlamaModel.Load(directory, weightType: type);
+            var c = model.Config;
+            var caches = Enumerable.Range(0, 16).Select(_ => new KvCache(c, 256, model.Device, KvType.F16)).ToArray();
+            var prompt = Enumerable.Range(0, 96).Select(i => i * 7919 % c.VocabSize).ToArray();
+            foreach (var cache in caches)
+                model.Forward(prompt, 0, cache).Dispose();
+            var logits = new float[16 * c.VocabSize];
+            var tokens = Enumerable.Repeat(1, 16).ToArray();
+            var times = new List<double>();
+            for (var round = -10; round < Rounds; round++)
+            {
+                var positions = Enumerable.Repeat(96 + round + 10, 16).ToArray();
+                var clock = Stopwatch.StartNew();
+                model.Step(tokens, positions, caches, logits);
+                if (round >= 0)
+                    times.Add(clock.Elapsed.TotalMilliseconds);
+            }
+            var median = times.Order().ElementAt(times.Count / 2);
+            output.WriteLine($"{type} {MatVec.Path}/{Q8MatVec.Path}: 16 sequences, step {median:F2} ms (best {times.Min():F2}), {16 * 1e3 / median:F0} tok/s");
+            foreach (var cache in caches)
+                cache.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>Each projection's share of the products, timed inside whole passes over all 30 layers (so nothing comes from cache).</summary>
     [Theory]
     [InlineData(WeightType.F32)]
