@@ -122,6 +122,8 @@ public sealed unsafe class KvCache : IDisposable
         WriteRow(_pool.Address(block, layer, 1, head), row, d, value);
     }
 
+    private const float MaxHalf = 65504;
+
     private void WriteRow(byte* rows, int row, int d, ReadOnlySpan<float> x)
     {
         if (_pool.Type == KvType.F32)
@@ -131,7 +133,12 @@ public sealed unsafe class KvCache : IDisposable
         }
         if (_pool.Type == KvType.F16)
         {
-            TensorPrimitives.ConvertToHalf(x, new Span<Half>((Half*)rows + (long)row * d, d));
+            // Saturated to F16's largest finite value rather than overflowing to infinity, so every stored half is
+            // finite and decoding can widen it with three integer operations and one multiply (F16Element).
+            Span<float> clamped = stackalloc float[d];
+            TensorPrimitives.Max(x, -MaxHalf, clamped);
+            TensorPrimitives.Min(clamped, MaxHalf, clamped);
+            TensorPrimitives.ConvertToHalf(clamped, new Span<Half>((Half*)rows + (long)row * d, d));
             return;
         }
         var target = (ushort*)rows + (long)row * d;

@@ -44,13 +44,18 @@ internal readonly unsafe struct Bf16Element : IKvElement
 }
 
 /// <summary>
-/// IEEE half precision, widened exactly with integer operations (.NET has no intrinsic for the F16C convert):
-/// exponent and mantissa shifted into place as an F32 times 2^112 gives every finite half, subnormals included;
-/// the all-ones exponent (infinity, NaN) is set to F32's instead; then the sign.
+/// IEEE half precision, widened exactly with integer operations (.NET has no intrinsic for the F16C convert): the
+/// half shifted to the top of a 32-bit lane and arithmetically back by 3 puts its exponent and mantissa where an F32
+/// keeps them (the sign stays on top; the copies of it that the shift smeared over the exponent's top are masked
+/// off), and that F32 times 2^112 is the half's value, subnormals included. Infinities and NaN would come out as
+/// finite numbers, so the cache never stores them: F16 writes saturate (<see cref="KvCache"/>), and a NaN there
+/// means the step that wrote it had already produced NaN.
 /// </summary>
 internal readonly unsafe struct F16Element : IKvElement
 {
     public static int Size => sizeof(ushort);
+
+    private const float TwoTo112 = 5.192296858534828e33f; // exactly 2^112
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Load(byte* source, out Vector<float> low, out Vector<float> high)
@@ -59,16 +64,11 @@ internal readonly unsafe struct F16Element : IKvElement
         (low, high) = (Widen(l), Widen(h));
     }
 
-    private const float TwoTo112 = 5.192296858534828e33f; // exactly 2^112
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> Widen(Vector<uint> half)
     {
-        var magnitude = Vector.ShiftLeft(half & new Vector<uint>(0x7fff), 13);
-        var finite = Vector.AsVectorSingle(magnitude) * new Vector<float>(TwoTo112);
-        var special = Vector.Equals(half & new Vector<uint>(0x7c00), new Vector<uint>(0x7c00));
-        var value = Vector.ConditionalSelect(special, magnitude | new Vector<uint>(0x7f800000), Vector.AsVectorUInt32(finite));
-        return Vector.AsVectorSingle(value | Vector.ShiftLeft(half & new Vector<uint>(0x8000), 16));
+        var placed = Vector.ShiftRightArithmetic(Vector.AsVectorInt32(Vector.ShiftLeft(half, 16)), 3) & new Vector<int>(unchecked((int)0x8FFFE000));
+        return Vector.AsVectorSingle(placed) * new Vector<float>(TwoTo112);
     }
 
     public static float ToSingle(byte* source) => (float)*(Half*)source;
