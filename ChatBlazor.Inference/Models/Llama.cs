@@ -41,7 +41,19 @@ public sealed unsafe class RmsNorm(Tensor weight, double eps)
     private readonly Scalar _eps = eps.ToScalar(); // held for the module's life: see TorchOperands
     private float[]? _stepWeight; // a managed copy for Step: a few hundred floats, read every token
 
-    public Tensor Forward(Tensor x) => x * x.pow(TorchOperands.Two).mean([-1], keepdim: true).add(_eps, TorchOperands.One).rsqrt() * _weight;
+    public Tensor Forward(Tensor x)
+    {
+        if (x.device_type != DeviceType.CPU)
+            return x * x.pow(TorchOperands.Two).mean([-1], keepdim: true).add(_eps, TorchOperands.One).rsqrt() * _weight;
+        // On the CPU row by row with Step's own arithmetic: six LibTorch operations per norm cost more than the norm.
+        using var input = x.contiguous();
+        var y = empty_like(input);
+        var (rows, e) = ((int)input.shape[0], (int)input.shape[1]);
+        float* xs = TensorMemory.Pointer<float>(input), ys = TensorMemory.Pointer<float>(y);
+        for (var r = 0; r < rows; r++)
+            Step(new ReadOnlySpan<float>(xs + (long)r * e, e), new Span<float>(ys + (long)r * e, e));
+        return y;
+    }
 
     public void Step(ReadOnlySpan<float> x, Span<float> y)
     {
@@ -55,7 +67,7 @@ public sealed unsafe class RmsNorm(Tensor weight, double eps)
 /// Rotary position embedding, Hugging Face's rotate-half convention: the head is split into two halves that are
 /// rotated as (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), frequency i shared by element i and i + D/2.
 /// </summary>
-public sealed class Rotary
+public sealed unsafe class Rotary
 {
     private readonly Tensor _inverseFrequencies; // (D/2)
     private readonly float[] _frequencies;       // the same, for Step
@@ -102,6 +114,23 @@ public sealed class Rotary
         return (x * cos).add(rotated * sin, TorchOperands.One);
     }
 
+    /// <summary>
+    /// Rotates, in place, the first <paramref name="heads"/> heads of each of T rows of x (row stride
+    /// <paramref name="stride"/>), row t by angles cos, sin (T, D) as <see cref="Angles"/> gives them, and scales
+    /// them by <paramref name="scale"/>: prefill's queries and keys, on the CPU.
+    /// </summary>
+    public static void ApplyRows(float* x, int rows, int stride, int heads, int headDim, float* cos, float* sin, float scale)
+    {
+        var half = headDim / 2;
+        for (var t = 0; t < rows; t++)
+        {
+            var row = new Span<float>(x + (long)t * stride, heads * headDim);
+            StepApply(row, headDim, new ReadOnlySpan<float>(cos + (long)t * headDim, half), new ReadOnlySpan<float>(sin + (long)t * headDim, half));
+            if (scale != 1)
+                TensorPrimitives.Multiply(row, scale, row);
+        }
+    }
+
     /// <summary>cos and sin of one position's angles, D/2 each (both halves of a head share them).</summary>
     public void StepAngles(int position, Span<float> cos, Span<float> sin)
     {
@@ -130,12 +159,10 @@ public sealed unsafe class Attention
 {
     private readonly ModelConfig _config;
     private readonly Linear _qkv, _o; // q, k and v projections stacked into one matrix: one product instead of three
-    private readonly Scalar _scale;   // 1/√D, held for the module's life: see TorchOperands
 
     public Attention(ModelConfig c, SafeTensors weights, string prefix, Device device, WeightType type = WeightType.Stored)
     {
         _config = c;
-        _scale = (1 / Math.Sqrt(c.HeadDim)).ToScalar();
         var (q, kv) = (c.NumHeads * c.HeadDim, c.NumKvHeads * c.HeadDim);
         _qkv = Linear.Stacked(weights, [($"{prefix}.q_proj", q), ($"{prefix}.k_proj", kv), ($"{prefix}.v_proj", kv)], c.HiddenSize, c.AttentionBias, device, type);
         _o = new Linear(weights.Load($"{prefix}.o_proj.weight", [c.HiddenSize, q]), null, device, type);
@@ -144,33 +171,38 @@ public sealed unsafe class Attention
     /// <summary>x: (T, E) at positions start..start+T-1; appends this chunk's keys and values to the cache.</summary>
     public Tensor Forward(Tensor x, int layer, KvCache cache, int start, Tensor cos, Tensor sin)
     {
-        var (t, d, kvHeads) = (x.shape[0], _config.HeadDim, _config.NumKvHeads);
-        var group = _config.NumHeads / kvHeads;
+        var (t, d, heads, kvHeads) = (x.shape[0], _config.HeadDim, _config.NumHeads, _config.NumKvHeads);
         var qkv = _qkv.Forward(x);                                                                    // (T, (H+2K)*D)
-        var (qSize, kvSize) = (_config.NumHeads * d, kvHeads * d);
-        var q = Rotary.Apply(qkv.narrow(1, 0, qSize).view(t, _config.NumHeads, d).transpose(0, 1), cos, sin); // (H, T, D)
-        var k = Rotary.Apply(qkv.narrow(1, qSize, kvSize).view(t, kvHeads, d).transpose(0, 1), cos, sin);    // (K, T, D)
-        var v = qkv.narrow(1, qSize + kvSize, kvSize).view(t, kvHeads, d).transpose(0, 1);                   // (K, T, D)
+        // (n, T, D): n heads of the stacked projection, from its column `from` on.
+        Tensor Heads(int from, int n) => qkv.narrow(1, from, n * d).view(t, n, d).transpose(0, 1);
         // A block holds every layer, so blocks shared with another sequence are made private once, before layer 0 writes.
         if (layer == 0)
             cache.PrepareWrite(start, start + (int)t);
-        cache.Append(layer, start, k, v);
 
-        if (x.device.type != DeviceType.CPU)
+        if (x.device.type == DeviceType.CPU)
         {
-            // LibTorch's fused attention over a gathered copy; each key head is repeated for the G query heads that
-            // share it. A chunk that starts at 0 is plain causal; a later chunk also sees every earlier position.
-            var (keys, values) = cache.Gather(layer, start + (int)t);                                 // (K, L, D)
-            (keys, values) = (keys.to(q.dtype), values.to(q.dtype));
-            var (expandedKeys, expandedValues) = group == 1 ? (keys, values) : (keys.repeat_interleave(group, 0), values.repeat_interleave(group, 0));
-            var fused = start == 0
-                ? nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, is_casual: t > 1)
-                : nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, attn_mask: Visible(t, start, keys.shape[1], x.device)); // (H, T, D)
-            return _o.Forward(fused.transpose(0, 1).reshape(t, _config.NumHeads * d));
+            // Rotary (and the queries' 1/√D) in place, row by row, where a dozen LibTorch operations cost more; then
+            // our own attention, which reads the blocks in place: no gathered copy and no T × L score matrix.
+            float* rows = TensorMemory.Pointer<float>(qkv), cosines = TensorMemory.Pointer<float>(cos), sines = TensorMemory.Pointer<float>(sin);
+            var width = (heads + 2 * kvHeads) * d;
+            Rotary.ApplyRows(rows, (int)t, width, heads, d, cosines, sines, (float)(1 / Math.Sqrt(d)));
+            Rotary.ApplyRows(rows + heads * d, (int)t, width, kvHeads, d, cosines, sines, 1);
+            cache.Append(layer, start, Heads(heads * d, kvHeads), Heads((heads + kvHeads) * d, kvHeads));
+            return _o.Forward(BlockAttention.Prefill(Heads(0, heads), cache, layer, start));
         }
 
-        // On the CPU our own attention reads the blocks in place: no gathered copy and no T × L score matrix.
-        return _o.Forward(BlockAttention.Prefill(q.to(ScalarType.Float32).mul(_scale), cache, layer, start));
+        // On a GPU, LibTorch's fused attention over a gathered copy; each key head is repeated for the G query heads
+        // that share it. A chunk that starts at 0 is plain causal; a later chunk also sees every earlier position.
+        var q = Rotary.Apply(Heads(0, heads), cos, sin);                                              // (H, T, D)
+        cache.Append(layer, start, Rotary.Apply(Heads(heads * d, kvHeads), cos, sin), Heads((heads + kvHeads) * d, kvHeads));
+        var (keys, values) = cache.Gather(layer, start + (int)t);                                     // (K, L, D)
+        (keys, values) = (keys.to(q.dtype), values.to(q.dtype));
+        var group = heads / kvHeads;
+        var (expandedKeys, expandedValues) = group == 1 ? (keys, values) : (keys.repeat_interleave(group, 0), values.repeat_interleave(group, 0));
+        var fused = start == 0
+            ? nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, is_casual: t > 1)
+            : nn.functional.scaled_dot_product_attention(q, expandedKeys, expandedValues, attn_mask: Visible(t, start, keys.shape[1], x.device)); // (H, T, D)
+        return _o.Forward(fused.transpose(0, 1).reshape(t, heads * d));
     }
 
     /// <summary>
@@ -243,27 +275,48 @@ public sealed unsafe class Mlp(ModelConfig c, SafeTensors weights, string prefix
     {
         var gateUp = _gateUp.Forward(x);                                                               // (T, 2I)
         var size = c.IntermediateSize;
-        return _down.Forward(nn.functional.silu(gateUp.narrow(1, 0, size)) * gateUp.narrow(1, size, size));
+        if (gateUp.device_type != DeviceType.CPU)
+            return _down.Forward(nn.functional.silu(gateUp.narrow(1, 0, size)) * gateUp.narrow(1, size, size));
+        var hidden = empty(gateUp.shape[0], size);
+        SwiGlu(TensorMemory.Pointer<float>(gateUp), TensorMemory.Pointer<float>(hidden), (int)gateUp.shape[0], size);
+        return _down.Forward(hidden);
+    }
+
+    /// <summary>hidden (T, I) = silu(gate) · up from gateUp (T, 2I), rows spread over the kernel threads.</summary>
+    private static void SwiGlu(float* gateUp, float* hidden, int rows, int size)
+    {
+        var job = new SwiGluJob(gateUp, hidden, size);
+        KernelThreads.For(rows, &SwiGluRow, &job);
+    }
+
+    private readonly struct SwiGluJob(float* gateUp, float* hidden, int size)
+    {
+        public readonly float* GateUp = gateUp, Hidden = hidden;
+        public readonly int Size = size;
+    }
+
+    private static void SwiGluRow(void* state, int row)
+    {
+        var job = (SwiGluJob*)state;
+        var size = job->Size;
+        var gate = new ReadOnlySpan<float>(job->GateUp + (long)row * 2 * size, size);
+        var up = new ReadOnlySpan<float>(job->GateUp + (long)row * 2 * size + size, size);
+        var hidden = new Span<float>(job->Hidden + (long)row * size, size);
+        // silu(g) * u = g * sigmoid(g) * u
+        TensorPrimitives.Sigmoid(gate, hidden);
+        TensorPrimitives.Multiply(hidden, gate, hidden);
+        TensorPrimitives.Multiply(hidden, up, hidden);
     }
 
     /// <summary>x (B, E) → output (B, E).</summary>
     public void Step(ReadOnlySpan<float> x, int rows, StepBuffers b, Span<float> output)
     {
-        var size = c.IntermediateSize;
-        fixed (float* xp = x, gateUp = b.GateUp)
-            _gateUp.Step(xp, gateUp, rows);
-        for (var r = 0; r < rows; r++)
+        fixed (float* xp = x, gateUp = b.GateUp, h = b.Hidden, o = output)
         {
-            var gate = b.GateUp.AsSpan(r * 2 * size, size);
-            var up = b.GateUp.AsSpan(r * 2 * size + size, size);
-            var hidden = b.Hidden.AsSpan(r * size, size);
-            // silu(g) * u = g * sigmoid(g) * u
-            TensorPrimitives.Sigmoid(gate, hidden);
-            TensorPrimitives.Multiply(hidden, gate, hidden);
-            TensorPrimitives.Multiply(hidden, up, hidden);
-        }
-        fixed (float* h = b.Hidden, o = output)
+            _gateUp.Step(xp, gateUp, rows);
+            SwiGlu(gateUp, h, rows, c.IntermediateSize);
             _down.Step(h, o, rows);
+        }
     }
 }
 
@@ -276,8 +329,19 @@ public sealed class Block(ModelConfig c, SafeTensors weights, int index, Device 
 
     public Tensor Forward(Tensor x, KvCache cache, int start, Tensor cos, Tensor sin)
     {
-        x = x.add(_attention.Forward(_attentionNorm.Forward(x), index, cache, start, cos, sin), TorchOperands.One);
-        return x.add(_mlp.Forward(_mlpNorm.Forward(x)), TorchOperands.One);
+        x = Residual(x, _attention.Forward(_attentionNorm.Forward(x), index, cache, start, cos, sin));
+        return Residual(x, _mlp.Forward(_mlpNorm.Forward(x)));
+    }
+
+    /// <summary>x + delta; on the CPU added into delta, which nothing else holds.</summary>
+    private static unsafe Tensor Residual(Tensor x, Tensor delta)
+    {
+        if (x.device_type != DeviceType.CPU)
+            return x.add(delta, TorchOperands.One);
+        var count = (int)x.numel();
+        var sum = new Span<float>(TensorMemory.Pointer<float>(delta), count);
+        TensorPrimitives.Add(sum, new ReadOnlySpan<float>(TensorMemory.Pointer<float>(x), count), sum);
+        return delta;
     }
 
     /// <summary>x (B, E) is the residual stream of B sequences, updated in place.</summary>
