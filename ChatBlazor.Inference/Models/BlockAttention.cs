@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using ChatBlazor.Inference.Kernels;
 using static TorchSharp.torch;
@@ -373,6 +374,56 @@ internal static unsafe class BlockAttention
     [ThreadStatic] private static float[]? _scratch;
 
     /// <summary>
+    /// Folds one row's scores over a block (n keys, the first <paramref name="visible"/> of them visible) into its
+    /// running maximum and sum: the scores become exp(s − new maximum), 0 where hidden, and the factor the row's
+    /// output so far must be scaled by is returned. A whole 16-key block goes through two 256-bit vectors; doing it
+    /// with five vectorized calls per row and block had cost more than the scores themselves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Absorb(float* scores, int n, int visible, ref float maximum, ref float sum)
+    {
+        if (visible <= 0)
+        {
+            new Span<float>(scores, n).Clear();
+            return 1;
+        }
+        float blockMaximum, scale;
+        if (n == 16 && Vector256.IsHardwareAccelerated)
+        {
+            var (low, high) = (Vector256.Load(scores), Vector256.Load(scores + 8));
+            if (visible < 16)
+            {
+                var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                low = Vector256.ConditionalSelect(Vector256.LessThan(index, Vector256.Create(visible)).AsSingle(), low, Vector256.Create(float.NegativeInfinity));
+                high = Vector256.ConditionalSelect(Vector256.LessThan(index + Vector256.Create(8), Vector256.Create(visible)).AsSingle(), high, Vector256.Create(float.NegativeInfinity));
+            }
+            var largest = Vector256.Max(low, high);
+            largest = Vector256.Max(largest, Vector256.Shuffle(largest, Vector256.Create(4, 5, 6, 7, 0, 1, 2, 3)));
+            largest = Vector256.Max(largest, Vector256.Shuffle(largest, Vector256.Create(2, 3, 0, 1, 6, 7, 4, 5)));
+            largest = Vector256.Max(largest, Vector256.Shuffle(largest, Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6)));
+            blockMaximum = Math.Max(maximum, largest.ToScalar());
+            scale = MathF.Exp(maximum - blockMaximum);
+            var shift = Vector256.Create(blockMaximum);
+            (low, high) = (Vector256.Exp(low - shift), Vector256.Exp(high - shift));
+            low.Store(scores);
+            high.Store(scores + 8);
+            sum = sum * scale + Vector256.Sum(low + high);
+            maximum = blockMaximum;
+            return scale;
+        }
+        var s = new Span<float>(scores, n);
+        s[visible..].Clear();
+        var seen = s[..visible];
+        blockMaximum = Math.Max(maximum, TensorPrimitives.Max(seen));
+        scale = MathF.Exp(maximum - blockMaximum);
+        maximum = blockMaximum;
+        TensorPrimitives.Subtract(seen, blockMaximum, seen);
+        TensorPrimitives.Exp(seen, seen);
+        sum = sum * scale + TensorPrimitives.Sum(seen);
+        return scale;
+    }
+
+    /// <summary>
     /// Work item (query tile, key head): G·tq rows of queries against every key block up to the tile's last
     /// position, keeping each row's running maximum m, running sum l and unnormalised output, so no T × L score
     /// matrix is ever built: per block, s = q·k, m' = max(m, s), output and l scale by exp(m − m'), then add exp(s − m').
@@ -412,21 +463,8 @@ internal static unsafe class BlockAttention
                 Scores(job->Table, b, kvHead, queries, scores, n, d, rows, widened);
                 for (var r = 0; r < rows; r++)
                 {
-                    var s = new Span<float>(scores + (long)r * n, n);
                     var visible = Math.Min(n, job->Start + t0 + r % tq - first + 1); // causal: keys up to the row's own position
-                    if (visible <= 0)
-                    {
-                        s.Clear();
-                        continue;
-                    }
-                    s[visible..].Clear();
-                    var seen = s[..visible];
-                    var newMaximum = Math.Max(maximum[r], TensorPrimitives.Max(seen));
-                    var scale = MathF.Exp(maximum[r] - newMaximum);
-                    maximum[r] = newMaximum;
-                    TensorPrimitives.Subtract(seen, newMaximum, seen);
-                    TensorPrimitives.Exp(seen, seen);
-                    sum[r] = sum[r] * scale + TensorPrimitives.Sum(seen);
+                    var scale = Absorb(scores + (long)r * n, n, visible, ref maximum[r], ref sum[r]);
                     if (scale != 1)
                         TensorPrimitives.Multiply(new Span<float>(output + (long)r * d, d), scale, new Span<float>(output + (long)r * d, d));
                 }
