@@ -164,7 +164,13 @@ public static unsafe class KernelThreads
                 IsBackground = true,
                 Name = $"KernelThreads #{_workers.Count + 1}",
             };
-            worker.Start();
+            // Without the caller's execution context: a worker lives for the process, and would otherwise keep the
+            // async-locals of whichever flow first needed it (a request's Activity, a test's forced kernel path).
+            if (ExecutionContext.IsFlowSuppressed())
+                worker.Start();
+            else
+                using (ExecutionContext.SuppressFlow())
+                    worker.Start();
             _workers.Add(worker);
         }
     }

@@ -40,23 +40,24 @@ internal static unsafe class BlockAttention
     }
 
     /// <summary>
-    /// scores (G, n) = queries (G, D) · the first n key rows of a block (n, D)ᵀ. F16 keys are widened into
-    /// <paramref name="widened"/> (BlockSize × D floats) first: MatVec has no F16 path.
+    /// scores (G, n) = queries (G, D) · the first n key rows of a block (n, D)ᵀ, on the instruction set the caller
+    /// dispatched with (a kernel thread's own <see cref="MatVec.Path"/> may differ where tests force one). F16 keys are
+    /// widened into <paramref name="widened"/> (BlockSize × D floats) first: MatVec has no F16 path.
     /// </summary>
-    private static void Scores(in Table table, int block, int head, float* queries, float* scores, int n, int d, int g, float* widened)
+    private static void Scores(in Table table, int block, int head, float* queries, float* scores, int n, int d, int g, float* widened, SimdPath path)
     {
         var keys = table.Keys(block, head);
         switch (table.Type)
         {
             case KvType.Bf16:
-                MatVec.Bf16((ushort*)keys, queries, scores, n, d, g);
+                MatVec.Multiply(keys, isBf16: true, queries, scores, n, d, g, path, maxThreads: 1);
                 break;
             case KvType.F16:
                 TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(keys, n * d), new Span<float>(widened, n * d));
-                MatVec.F32(widened, queries, scores, n, d, g);
+                MatVec.Multiply(widened, isBf16: false, queries, scores, n, d, g, path, maxThreads: 1);
                 break;
             default:
-                MatVec.F32((float*)keys, queries, scores, n, d, g);
+                MatVec.Multiply(keys, isBf16: false, queries, scores, n, d, g, path, maxThreads: 1);
                 break;
         }
     }
@@ -341,11 +342,12 @@ internal static unsafe class BlockAttention
 
     // ---- Prefill: T queries at positions start..start+T-1, online softmax over key blocks. ----
 
-    private readonly struct PrefillJob(Table table, float* queries, float* output, int start, int t, int kvHeads, int group, int headDim)
+    private readonly struct PrefillJob(Table table, float* queries, float* output, int start, int t, int kvHeads, int group, int headDim, SimdPath path)
     {
         public readonly Table Table = table;
         public readonly float* Queries = queries, Output = output; // (H, T, D) in, (T, H, D) out
         public readonly int Start = start, T = t, KvHeads = kvHeads, Group = group, HeadDim = headDim;
+        public readonly SimdPath Path = path;
     }
 
     /// <summary>
@@ -364,7 +366,7 @@ internal static unsafe class BlockAttention
         fixed (int* blockIds = blocks)
         {
             var job = new PrefillJob(For(cache, layer, blockIds), TensorMemory.Pointer<float>(q), TensorMemory.Pointer<float>(attended),
-                start, t, config.NumKvHeads, heads / config.NumKvHeads, d);
+                start, t, config.NumKvHeads, heads / config.NumKvHeads, d, MatVec.Path);
             var tiles = (t + QueryTile - 1) / QueryTile;
             KernelThreads.For(tiles * config.NumKvHeads, &PrefillItem, &job);
         }
@@ -460,7 +462,7 @@ internal static unsafe class BlockAttention
             {
                 var first = b * blockSize;
                 var n = Math.Min(blockSize, last - first + 1);
-                Scores(job->Table, b, kvHead, queries, scores, n, d, rows, widened);
+                Scores(job->Table, b, kvHead, queries, scores, n, d, rows, widened, job->Path);
                 for (var r = 0; r < rows; r++)
                 {
                     var visible = Math.Min(n, job->Start + t0 + r % tq - first + 1); // causal: keys up to the row's own position
