@@ -13,13 +13,7 @@ public class InferenceWeightTypeTests
     [InlineData("stored", "Inference:WeightTypes:chatblazor-mini: unknown weight type 'stored'")]
     public async Task AnUnknownWeightTypeFailsAtStartNamingTheKeyAndTheChoices(string type, string message)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration["Inference:WeightTypes:chatblazor-mini"] = type;
-        builder.AddInference();
-        await using var host = builder.Build();
-
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => StartWithAsync("Inference:WeightTypes:chatblazor-mini", type));
 
         Assert.Contains(message, error.Message);
         Assert.Contains("f32, bf16 or q8", error.Message);
@@ -28,13 +22,7 @@ public class InferenceWeightTypeTests
     [Fact]
     public async Task AWeightTypeForAModelThatIsNotAFolderHereFailsAtStart()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration["Inference:WeightTypes:nowhere"] = "q8";
-        builder.AddInference();
-        await using var host = builder.Build();
-
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => StartWithAsync("Inference:WeightTypes:nowhere", "q8"));
 
         Assert.Contains("Inference:WeightTypes:nowhere names no model in Inference:Models", error.Message);
     }
@@ -42,14 +30,19 @@ public class InferenceWeightTypeTests
     [Fact]
     public async Task AnUnknownKvCacheTypeFailsAtStartNamingTheKey()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration["Inference:KvCacheType"] = "f8";
-        builder.AddInference();
-        await using var host = builder.Build();
-
-        var error = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => host.StartAsync());
+        var error = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => StartWithAsync("Inference:KvCacheType", "f8"));
 
         Assert.Contains("Inference:KvCacheType", error.Message);
+    }
+
+    /// <summary>Starts the inference wiring alone with one setting added; returns only if the start succeeds.</summary>
+    private static async Task StartWithAsync(string key, string value)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration[key] = value;
+        builder.AddInference();
+        await using var host = builder.Build();
+        await host.StartAsync();
     }
 }
