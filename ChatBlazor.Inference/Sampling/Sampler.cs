@@ -32,7 +32,8 @@ public sealed class Sampler
         var work = _work.AsSpan();
 
         // Reported log-probabilities are the model's own, before any of the request's adjustments.
-        var top = _params.TopLogprobs is { } n ? TopLogprobs(logits, n, LogSumExp(logits, work)) : null;
+        var norm = LogSumExp(logits, work);
+        var top = _params.TopLogprobs is { } n ? TopLogprobs(logits, n, norm) : null;
         logits.CopyTo(work);
 
         if (_params.LogitBias is { } bias)
@@ -46,7 +47,7 @@ public sealed class Sampler
                 work[id] -= (float)(count * _params.FrequencyPenalty + _params.PresencePenalty);
 
         var chosen = _params.Temperature == 0 ? ArgMax(work) : Draw(work);
-        return new SampledToken(chosen, logits[chosen] - LogSumExp(logits, work), top);
+        return new SampledToken(chosen, logits[chosen] - norm, top);
     }
 
     /// <summary>Records the token as part of the completion, for the penalties of later steps.</summary>
